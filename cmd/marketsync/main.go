@@ -1,0 +1,98 @@
+// Command marketsync keeps a PostgreSQL warehouse of Chinese A-share market data in sync,
+// one trading day at a time, and shows every batch live in the browser.
+//
+//	marketsync serve   [--addr :8000]            web app, JSON API and workers
+//	marketsync worker                             workers only (more processes share the work)
+//	marketsync sync    --start D --end D [...]    run one batch from the terminal
+//	marketsync migrate                            apply the database migrations
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitError carries the process's exit code: 1 when days failed, 2 for bad input,
+// 130 after Ctrl-C.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError is bad input: one line on stderr, exit 2.
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "marketsync:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "marketsync:", err)
+	return 1
+}
+
+const usage = `marketsync keeps a PostgreSQL warehouse of A-share market data in sync.
+
+Usage:
+  marketsync serve   [--addr :8000] [--workers 2]   web app, JSON API and workers
+  marketsync worker  [--workers 2]                  workers only, sharing the database's queue
+  marketsync sync    --start YYYY-MM-DD --end YYYY-MM-DD [--dataset daily] [--force] [--json]
+  marketsync migrate                                apply the database migrations
+
+Environment:
+  DATABASE_URL                PostgreSQL (default postgres://postgres@127.0.0.1:5432/marketsync)
+  MARKETSYNC_DEMO_LATENCY     the demo source's delay per day fetched, e.g. 200ms
+  MARKETSYNC_DEMO_FAIL_RATE   share of demo fetches that fail transiently, 0 to 1
+  MARKETSYNC_LOG_FORMAT       json or text (default: text on a terminal, else json)
+`
+
+// run is the whole program, with its outside world passed in.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{code: 2}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "worker":
+		return runWorker(ctx, rest, getenv, stderr)
+	case "sync":
+		return runSync(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usageError("unknown command %q (try: serve, worker, sync, migrate)", cmd)
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/marketsync/marketsync/internal/engine"
+	"github.com/marketsync/marketsync/internal/market"
+)
+
+// listFlag collects a repeatable or comma-separated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// runSync runs one batch through the engine, on a queue of its own so this process
+// works only its own batch, and shows its progress on stderr.
+func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	var datasets listFlag
+	fs.Var(&datasets, "dataset", "dataset to load (repeatable or comma-separated; default daily)")
+	start := fs.String("start", "", "first day, YYYY-MM-DD (required)")
+	end := fs.String("end", "", "last day, YYYY-MM-DD (default: --start)")
+	force := fs.Bool("force", false, "reload days that are already synced")
+	asJSON := fs.Bool("json", false, "print the final snapshot as JSON on stdout")
+	priority := fs.Int("priority", market.PriorityDefault, "1 (urgent) to 4 (low)")
+	workers := fs.Int("workers", 2, "days loaded at once")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	// Check everything before touching the database: bad input creates nothing.
+	if *start == "" {
+		return usageError("sync: --start is required (YYYY-MM-DD)")
+	}
+	if *end == "" {
+		end = start
+	}
+	startDate, err := market.ParseDate(*start)
+	if err != nil {
+		return usageError("sync: --start: %v", err)
+	}
+	endDate, err := market.ParseDate(*end)
+	if err != nil {
+		return usageError("sync: --end: %v", err)
+	}
+	names, err := market.NormalizeDatasets(datasets)
+	if err != nil {
+		return usageError("sync: --dataset: %v", err)
+	}
+	if *workers < 1 {
+		return usageError("sync: --workers must be at least 1")
+	}
+	if *priority < market.PriorityUrgent || *priority > market.PriorityLow {
+		return usageError("sync: --priority must be 1 (urgent) to 4 (low)")
+	}
+
+	tty := isTerminal(stderr)
+	level := slog.LevelWarn
+	if getenv("MARKETSYNC_LOG_LEVEL") == "info" {
+		level = slog.LevelInfo
+	}
+	log := newLogger(getenv, stderr, level)
+	queue := "cli_" + randomHex(6)
+	a, err := open(ctx, getenv, log, engine.Config{Queue: queue, Parallelism: *workers})
+	if err != nil {
+		return err
+	}
+	defer a.pool.Close()
+	if err := a.cal.CheckRange(startDate, endDate); err != nil {
+		return usageError("sync: %v", err)
+	}
+
+	// The workers outlive Ctrl-C: they must roll the running days back.
+	runCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	workersDone := make(chan error, 1)
+	go func() { workersDone <- a.engine.Run(runCtx) }()
+	defer func() {
+		stopWorkers()
+		<-workersDone
+	}()
+
+	snap, err := a.engine.Start(ctx, market.Spec{
+		Datasets: names, Start: startDate, End: endDate, Force: *force, Priority: *priority,
+		CreatedBy: market.OriginCLI, CreatedFrom: hostname(),
+	})
+	if err != nil {
+		if market.IsInputError(err) {
+			return usageError("sync: %v", err)
+		}
+		return err
+	}
+	fmt.Fprintf(stderr, "batch %s: %d days (%d trading) of %s\n", snap.TaskID, snap.Total, snap.TradingDays, strings.Join(names, ", "))
+
+	bar := &progress{w: stderr, tty: tty}
+	final, err := a.engine.Watch(ctx, snap.TaskID, time.Second, bar.show)
+	interrupted := false
+	if errors.Is(err, context.Canceled) {
+		interrupted = true
+		bar.clear()
+		fmt.Fprintln(stderr, "interrupted: cancelling the batch (running days roll back)...")
+		bg := context.WithoutCancel(ctx)
+		if cerr := a.engine.Cancel(bg, snap.TaskID, market.Actor{By: market.OriginCLI, From: hostname()}); cerr != nil && !errors.Is(cerr, market.ErrConflict) {
+			return cerr
+		}
+		waitCtx, cancel := context.WithTimeout(bg, 30*time.Second)
+		defer cancel()
+		final, err = a.engine.Watch(waitCtx, snap.TaskID, time.Second, bar.show)
+	}
+	if err != nil {
+		return err
+	}
+	bar.done(final)
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(final); err != nil {
+			return err
+		}
+	}
+	switch {
+	case interrupted:
+		return &exitError{code: 130}
+	case final.Status == market.BatchFailed || final.Failed > 0:
+		return &exitError{code: 1}
+	case final.Status == market.BatchCancelled:
+		return &exitError{code: 1, err: errors.New("the batch was cancelled")}
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// progress draws the snapshot on stderr: a live bar on a terminal, else plain lines
+// whenever the count changes.
+type progress struct {
+	w    io.Writer
+	tty  bool
+	last int
+	drew bool
+}
+
+func (p *progress) show(s *market.Snapshot) {
+	if p.tty {
+		const width = 30
+		filled := int(s.ProgressPercent / 100 * width)
+		bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+		fmt.Fprintf(p.w, "\r\033[K%s %5.1f%% %d/%d  ok %d  failed %d  skipped %d  %s rows %s",
+			bar, s.ProgressPercent, s.Current, s.Total, s.Success, s.Failed, s.Skipped,
+			formatCount(s.RowsLoaded), eta(s))
+		p.drew = true
+		return
+	}
+	if s.Current == p.last && !s.Finished() {
+		return
+	}
+	p.last = s.Current
+	fmt.Fprintf(p.w, "[%d/%d] %.1f%% success=%d failed=%d skipped=%d rows=%d %s| %s\n",
+		s.Current, s.Total, s.ProgressPercent, s.Success, s.Failed, s.Skipped, s.RowsLoaded, eta(s), s.Message)
+}
+
+func (p *progress) clear() {
+	if p.drew {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drew = false
+	}
+}
+
+func (p *progress) done(s *market.Snapshot) {
+	p.clear()
+	fmt.Fprintln(p.w, s.Message)
+	for _, e := range s.Errors {
+		fmt.Fprintf(p.w, "  %s %s: %s\n", e.Date, e.Dataset, e.Error)
+	}
+}
+
+func eta(s *market.Snapshot) string {
+	if s.EstimatedCompletion == nil {
+		return ""
+	}
+	left := time.Until(*s.EstimatedCompletion).Round(time.Second)
+	return fmt.Sprintf(" eta %s (%s left) ", s.EstimatedCompletion.Local().Format("15:04:05"), max(left, 0))
+}
+
+func formatCount(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

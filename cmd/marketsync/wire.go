@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/term"
+
+	"github.com/marketsync/marketsync/internal/calendar"
+	"github.com/marketsync/marketsync/internal/engine"
+	"github.com/marketsync/marketsync/internal/source/demo"
+	"github.com/marketsync/marketsync/internal/store"
+)
+
+// defaultDatabaseURL is the local PostgreSQL that `make run` and the tests use.
+const defaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/marketsync?sslmode=disable"
+
+func databaseURL(getenv func(string) string) string {
+	if u := getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return defaultDatabaseURL
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// newLogger logs JSON, or text on a terminal, unless MARKETSYNC_LOG_FORMAT says which.
+func newLogger(getenv func(string) string, w io.Writer, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	format := getenv("MARKETSYNC_LOG_FORMAT")
+	if format == "text" || (format == "" && isTerminal(w)) {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// app is what every command that touches the database builds.
+type app struct {
+	pool   *pgxpool.Pool
+	cal    *calendar.Calendar
+	engine *engine.Engine
+	source *demo.Source
+	log    *slog.Logger
+}
+
+// open connects (creating the database when missing), migrates, and builds the engine
+// on the demo source.
+func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg engine.Config) (*app, error) {
+	cal, err := calendar.New()
+	if err != nil {
+		return nil, err
+	}
+	demoCfg, err := demo.ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	url := databaseURL(getenv)
+	if err := store.EnsureDatabase(ctx, url); err != nil {
+		return nil, err
+	}
+	pool, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := store.Migrate(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "versions", applied)
+	}
+	src := demo.New(cal, demoCfg)
+	cfg.Logger = log
+	eng, err := engine.New(pool, src, cal, &cfg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &app{pool: pool, cal: cal, engine: eng, source: src, log: log}, nil
+}
+
+// parseFlags parses args into fs, turning mistakes into one-line usage errors.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			var b strings.Builder
+			fs.SetOutput(&b)
+			fs.PrintDefaults()
+			return &exitError{code: 0, err: fmt.Errorf("usage of %s:\n%s", fs.Name(), b.String())}
+		}
+		return usageError("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return usageError("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	url := databaseURL(getenv)
+	if err := store.EnsureDatabase(ctx, url); err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := store.Migrate(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+		return nil
+	}
+	fmt.Fprintln(stdout, "applied:", strings.Join(applied, ", "))
+	return nil
+}
+
+func runWorker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	workers := fs.Int("workers", 2, "days loaded at once by this process")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *workers < 1 {
+		return usageError("worker: --workers must be at least 1")
+	}
+	log := newLogger(getenv, stderr, slog.LevelInfo)
+	a, err := open(ctx, getenv, log, engine.Config{Parallelism: *workers})
+	if err != nil {
+		return err
+	}
+	defer a.pool.Close()
+	return a.engine.Run(ctx)
+}

@@ -1,0 +1,343 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/store"
+)
+
+// Start validates spec and creates the batch in one transaction: the batch row, one row
+// per (dataset, calendar day) — non-trading days already skipped — and one queued job per
+// trading day. It returns the new batch's snapshot.
+func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot, error) {
+	datasets, err := market.NormalizeDatasets(spec.Datasets)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Start.IsZero() || spec.End.IsZero() {
+		return nil, fmt.Errorf("%w: start and end dates are required", market.ErrInvalidDate)
+	}
+	if err := e.cal.CheckRange(spec.Start, spec.End); err != nil {
+		return nil, err
+	}
+	priority := spec.Priority
+	if priority == 0 {
+		priority = market.PriorityDefault
+	}
+	if priority < market.PriorityUrgent || priority > market.PriorityLow {
+		return nil, fmt.Errorf("%w: priority must be 1 (urgent) to 4 (low), not %d", market.ErrInvalidInput, spec.Priority)
+	}
+	createdBy := spec.CreatedBy
+	if createdBy == "" {
+		createdBy = market.OriginAPI
+	}
+
+	var days []store.Day
+	trading := 0
+	now := e.cfg.Now()
+	for d := spec.Start; !d.After(spec.End); d = d.AddDate(0, 0, 1) {
+		open, err := e.cal.IsTradingDay(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, ds := range datasets {
+			day := store.Day{Dataset: ds, Day: d, Trading: open, Status: market.DayPending}
+			if open {
+				trading++
+			} else {
+				day.Status = market.DaySkipped
+				day.FinishedAt = &now
+			}
+			days = append(days, day)
+		}
+	}
+	b := &store.Batch{
+		Datasets: datasets, Start: spec.Start, End: spec.End, Force: spec.Force, Priority: priority,
+		Status: market.BatchQueued, Queue: e.cfg.Queue, Total: len(days), TradingDays: trading,
+		CreatedBy: createdBy, CreatedFrom: spec.CreatedFrom,
+	}
+	base := fmt.Sprintf("%s_%s_%d", dateString(spec.Start), dateString(spec.End), now.Unix())
+	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.InsertBatch(ctx, tx, b, base); err != nil {
+			return err
+		}
+		if err := store.InsertDays(ctx, tx, b.ID, days); err != nil {
+			return err
+		}
+		var queued []store.Day
+		for _, d := range days {
+			if d.Trading {
+				d.Gen = 1
+				queued = append(queued, d)
+			}
+		}
+		if err := e.enqueue(ctx, tx, b, queued); err != nil {
+			return err
+		}
+		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+			return err
+		}
+		return notify(ctx, tx, b.TaskID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting batch: %w", err)
+	}
+	e.log.Info(fmt.Sprintf("batch started: %s to %s, %d days (%d trading)", dateString(b.Start), dateString(b.End),
+		len(days)/len(datasets), trading/len(datasets)),
+		"task_id", b.TaskID, "datasets", datasets, "total", len(days), "force", b.Force,
+		"priority", priority, "created_by", createdBy)
+	return e.Snapshot(ctx, b.TaskID)
+}
+
+// enqueue inserts one job per day into the batch's queue.
+func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, b *store.Batch, days []store.Day) error {
+	if len(days) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(days))
+	for i, d := range days {
+		params[i] = river.InsertManyParams{
+			Args: dayArgs{BatchID: b.ID, TaskID: b.TaskID, Dataset: d.Dataset, Day: dateString(d.Day), Gen: d.Gen},
+			InsertOpts: &river.InsertOpts{
+				Queue: b.Queue, Priority: b.Priority, MaxAttempts: e.cfg.MaxAttempts,
+			},
+		}
+	}
+	if _, err := e.river.InsertManyFastTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("queueing %d days: %w", len(days), err)
+	}
+	return nil
+}
+
+// Cancel stops the batch: days not started are cancelled at once, running days have
+// their context cancelled (in whichever process runs them) and roll back. The batch
+// ends cancelled when its last running day has rolled back.
+func (e *Engine) Cancel(ctx context.Context, taskID string, who market.Actor) error {
+	var jobs []int64
+	err := e.inTx(ctx, func(tx pgx.Tx) error {
+		b, err := store.LockBatch(ctx, tx, taskID)
+		if err != nil {
+			return err
+		}
+		if b.Status.Finished() {
+			return fmt.Errorf("%w: batch %s is already %s", market.ErrConflict, taskID, b.Status)
+		}
+		if err := store.SetCancelling(ctx, tx, b.ID, who.String()); err != nil {
+			return err
+		}
+		if err := store.CancelPending(ctx, tx, b.ID); err != nil {
+			return err
+		}
+		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+			return err
+		}
+		if jobs, err = store.RunningJobs(ctx, tx, b.ID); err != nil {
+			return err
+		}
+		return notify(ctx, tx, taskID)
+	})
+	if err != nil {
+		return err
+	}
+	e.log.Info("batch cancel requested", "task_id", taskID, "by", who.String(), "running_days", len(jobs))
+	for _, id := range jobs {
+		// River cancels the job's context in whichever process runs it.
+		if _, err := e.river.JobCancel(ctx, id); err != nil {
+			e.log.Warn("cancelling a running day", "task_id", taskID, "job_id", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// Pause stops new days of the batch from starting; days in flight finish. Jobs of the
+// paused batch that come up leave their day pending.
+func (e *Engine) Pause(ctx context.Context, taskID string, who market.Actor) error {
+	err := e.inTx(ctx, func(tx pgx.Tx) error {
+		b, err := store.LockBatch(ctx, tx, taskID)
+		if err != nil {
+			return err
+		}
+		if b.Status != market.BatchQueued && b.Status != market.BatchRunning {
+			return fmt.Errorf("%w: batch %s is %s and cannot be paused", market.ErrConflict, taskID, b.Status)
+		}
+		if err := store.SetBatchStatus(ctx, tx, b.ID, market.BatchPaused, ""); err != nil {
+			return err
+		}
+		return notify(ctx, tx, taskID)
+	})
+	if err == nil {
+		e.log.Info("batch paused", "task_id", taskID, "by", who.String())
+	}
+	return err
+}
+
+// Resume continues a paused batch: its pending days are queued again.
+func (e *Engine) Resume(ctx context.Context, taskID string, who market.Actor) error {
+	n := 0
+	err := e.inTx(ctx, func(tx pgx.Tx) error {
+		b, err := store.LockBatch(ctx, tx, taskID)
+		if err != nil {
+			return err
+		}
+		if b.Status != market.BatchPaused {
+			return fmt.Errorf("%w: batch %s is %s, not paused", market.ErrConflict, taskID, b.Status)
+		}
+		if err := store.Reopen(ctx, tx, b.ID); err != nil {
+			return err
+		}
+		days, err := store.Requeue(ctx, tx, b.ID, market.DayPending)
+		if err != nil {
+			return err
+		}
+		n = len(days)
+		b.Queue = e.cfg.Queue
+		if err := e.enqueue(ctx, tx, b, days); err != nil {
+			return err
+		}
+		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+			return err
+		}
+		return notify(ctx, tx, taskID)
+	})
+	if err == nil {
+		e.log.Info("batch resumed", "task_id", taskID, "by", who.String(), "days", n)
+	}
+	return err
+}
+
+// Retry queues again the days of the batch that did not load (failed, or cancelled)
+// and returns how many; a finished batch runs again.
+func (e *Engine) Retry(ctx context.Context, taskID string, who market.Actor) (int, error) {
+	n := 0
+	err := e.inTx(ctx, func(tx pgx.Tx) error {
+		b, err := store.LockBatch(ctx, tx, taskID)
+		if err != nil {
+			return err
+		}
+		if b.Status == market.BatchCancelling {
+			return fmt.Errorf("%w: batch %s is still cancelling", market.ErrConflict, taskID)
+		}
+		from := []market.DayStatus{market.DayFailed}
+		if b.Status.Finished() {
+			from = append(from, market.DayCancelled)
+		}
+		days, err := store.Requeue(ctx, tx, b.ID, from...)
+		if err != nil {
+			return err
+		}
+		if len(days) == 0 {
+			return fmt.Errorf("%w: batch %s has no failed days to retry", market.ErrConflict, taskID)
+		}
+		n = len(days)
+		if b.Status != market.BatchPaused {
+			if err := store.Reopen(ctx, tx, b.ID); err != nil {
+				return err
+			}
+		}
+		b.Queue = e.cfg.Queue
+		if err := e.enqueue(ctx, tx, b, days); err != nil {
+			return err
+		}
+		return notify(ctx, tx, taskID)
+	})
+	if err == nil {
+		e.log.Info("batch retried", "task_id", taskID, "by", who.String(), "days", n)
+	}
+	return n, err
+}
+
+// Snapshot returns the progress of the batch taskID, with its grid of days.
+func (e *Engine) Snapshot(ctx context.Context, taskID string) (*market.Snapshot, error) {
+	b, err := store.BatchByTaskID(ctx, e.pool, taskID)
+	if err != nil {
+		return nil, err
+	}
+	days, err := store.Days(ctx, e.pool, b.ID)
+	if err != nil {
+		return nil, fmt.Errorf("loading days of %s: %w", taskID, err)
+	}
+	return buildSnapshot(b, days, e.cfg.Now(), e.Parallelism()), nil
+}
+
+// Batches lists batches newest first, and how many match the filter in all.
+func (e *Engine) Batches(ctx context.Context, f market.BatchFilter) ([]market.BatchSummary, int, error) {
+	items, total, err := store.ListBatches(ctx, e.pool, f, false)
+	if err != nil {
+		return nil, 0, fmt.Errorf("listing batches: %w", err)
+	}
+	return summaries(items), total, nil
+}
+
+// Active lists the batches not finished yet, newest first.
+func (e *Engine) Active(ctx context.Context) ([]market.BatchSummary, error) {
+	items, _, err := store.ListBatches(ctx, e.pool, market.BatchFilter{}, true)
+	if err != nil {
+		return nil, fmt.Errorf("listing active batches: %w", err)
+	}
+	return summaries(items), nil
+}
+
+func summaries(items []store.BatchListItem) []market.BatchSummary {
+	out := make([]market.BatchSummary, len(items))
+	for i, it := range items {
+		out[i] = market.BatchSummary{
+			TaskID: it.TaskID, Status: it.Status, Datasets: it.Datasets,
+			StartDate: dateString(it.Start), EndDate: dateString(it.End), Total: it.Total,
+			Success: it.Success, Failed: it.Failed, Skipped: it.Skipped, RowsLoaded: it.Rows,
+			Priority: it.Priority, CreatedAt: it.CreatedAt, CreatedBy: it.CreatedBy,
+			StartTime: it.StartedAt, EndTime: it.FinishedAt,
+			Message: message(it.Status, it.Message, it.Counts, it.Total, nil, elapsed(it.StartedAt, it.FinishedAt, time.Now())),
+		}
+	}
+	return out
+}
+
+// Errors pages through every failed attempt of the batch, newest first, and their count.
+func (e *Engine) Errors(ctx context.Context, taskID string, limit, offset int) ([]market.ErrorRecord, int, error) {
+	b, err := store.BatchByTaskID(ctx, e.pool, taskID)
+	if err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	return store.Errors(ctx, e.pool, b.ID, limit, max(offset, 0))
+}
+
+// Coverage tells which trading days of dataset between start and end are loaded,
+// missing, or failed in their latest attempt.
+func (e *Engine) Coverage(ctx context.Context, dataset string, start, end time.Time) (*market.Coverage, error) {
+	ds, err := market.LookupDataset(dataset)
+	if err != nil {
+		return nil, err
+	}
+	days, err := e.cal.TradingDays(start, end)
+	if err != nil {
+		return nil, err
+	}
+	loaded, failed, err := store.Covered(ctx, e.pool, ds.Name, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("reading coverage: %w", err)
+	}
+	cov := &market.Coverage{Dataset: ds.Name, Start: dateString(start), End: dateString(end)}
+	for _, d := range days {
+		cd := market.CoverageDay{Date: dateString(d), Status: "missing"}
+		if c, ok := loaded[d]; ok {
+			cd.Status, cd.Rows, cd.SyncedAt = "loaded", c.Rows, c.SyncedAt
+			cov.Loaded++
+		} else if failed[d] {
+			cd.Status = "failed"
+			cov.FailedN++
+		} else {
+			cov.Missing++
+		}
+		cov.Days = append(cov.Days, cd)
+	}
+	return cov, nil
+}

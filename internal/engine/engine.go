@@ -1,0 +1,211 @@
+// Package engine runs batches: it turns a spec into per-day jobs on a PostgreSQL-backed
+// River queue, loads each (dataset, trading day) in one transaction, and answers progress
+// snapshots, cancel, pause, resume and retry. Every state lives in PostgreSQL; memory holds
+// only the queue client and its connections.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/marketsync/marketsync/internal/calendar"
+	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/store"
+)
+
+// ProgressChannel is the PostgreSQL NOTIFY channel on which every change of a batch is
+// announced, from whichever process made it; the payload is the batch's task id.
+const ProgressChannel = "marketsync_progress"
+
+// Source fetches one dataset's rows for one trading day, streaming them as produced.
+// Errors wrapping market.ErrSourceRefused fail the whole batch; others are retried.
+type Source interface {
+	Fetch(ctx context.Context, ds market.Dataset, day time.Time) (market.Rows, error)
+}
+
+// Config tunes an Engine. Zero values take the defaults noted on each field.
+type Config struct {
+	// Queue is the River queue this engine inserts into and works. Servers share
+	// "default"; the CLI uses a queue of its own so it only ever runs its own batch.
+	Queue string
+	// Parallelism is how many days this process loads at once (default 2). Negative
+	// means the engine only inserts and answers queries, and runs no workers.
+	Parallelism int
+	// MaxAttempts is how often a day is tried before it fails (default 3).
+	MaxAttempts int
+	// RetryBackoff is the wait before the second attempt, doubling after (default 1s).
+	RetryBackoff time.Duration
+	// FetchCooldown and FetchPollInterval tune River's fetch loop (defaults 2ms and
+	// 250ms); River's own defaults (100ms, 1s) cap throughput at a few days a second.
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	// DayTimeout bounds one attempt of one day (default 50s).
+	DayTimeout time.Duration
+	// RescueAfter is how long a day may stay running before River takes it back from a
+	// process presumed dead (default 60s; must exceed DayTimeout).
+	RescueAfter time.Duration
+	// ShutdownGrace is how long in-flight days get to finish on shutdown before they
+	// are cancelled and rolled back (default 10s).
+	ShutdownGrace time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives the engine's structured logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c *Config) withDefaults() Config {
+	out := Config{}
+	if c != nil {
+		out = *c
+	}
+	if out.Queue == "" {
+		out.Queue = river.QueueDefault
+	}
+	if out.Parallelism == 0 {
+		out.Parallelism = 2
+	}
+	if out.MaxAttempts <= 0 {
+		out.MaxAttempts = 3
+	}
+	if out.RetryBackoff <= 0 {
+		out.RetryBackoff = time.Second
+	}
+	if out.FetchCooldown <= 0 {
+		out.FetchCooldown = 2 * time.Millisecond
+	}
+	if out.FetchPollInterval <= 0 {
+		out.FetchPollInterval = 250 * time.Millisecond
+	}
+	if out.DayTimeout <= 0 {
+		out.DayTimeout = 50 * time.Second
+	}
+	if out.RescueAfter <= 0 {
+		out.RescueAfter = 60 * time.Second
+	}
+	if out.RescueAfter < out.DayTimeout {
+		out.RescueAfter = out.DayTimeout + 10*time.Second
+	}
+	if out.ShutdownGrace <= 0 {
+		out.ShutdownGrace = 10 * time.Second
+	}
+	if out.Now == nil {
+		out.Now = time.Now
+	}
+	if out.Logger == nil {
+		out.Logger = slog.Default()
+	}
+	return out
+}
+
+// Engine is the batch engine. Build it with New; run its workers with Run.
+type Engine struct {
+	pool     *pgxpool.Pool
+	src      Source
+	cal      *calendar.Calendar
+	cfg      Config
+	log      *slog.Logger
+	river    *river.Client[pgx.Tx]
+	stopping atomic.Bool
+}
+
+// New builds an engine on pool that loads from src.
+func New(pool *pgxpool.Pool, src Source, cal *calendar.Calendar, cfg *Config) (*Engine, error) {
+	c := cfg.withDefaults()
+	e := &Engine{pool: pool, src: src, cal: cal, cfg: c, log: c.Logger}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &dayWorker{e: e}); err != nil {
+		return nil, err
+	}
+	rc := &river.Config{
+		Workers:              workers,
+		FetchCooldown:        c.FetchCooldown,
+		FetchPollInterval:    c.FetchPollInterval,
+		JobTimeout:           c.DayTimeout,
+		RescueStuckJobsAfter: c.RescueAfter,
+		MaxAttempts:          c.MaxAttempts,
+		RetryPolicy:          &backoff{base: c.RetryBackoff, now: c.Now},
+		Logger:               slog.New(minLevel{slog.LevelWarn, c.Logger.Handler()}),
+		CompletedJobRetentionPeriod: time.Hour,
+	}
+	if c.Parallelism > 0 {
+		rc.Queues = map[string]river.QueueConfig{c.Queue: {MaxWorkers: c.Parallelism}}
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("creating the job queue client: %w", err)
+	}
+	e.river = client
+	return e, nil
+}
+
+// Calendar is the trading calendar the engine checks ranges against.
+func (e *Engine) Calendar() *calendar.Calendar { return e.cal }
+
+// Parallelism is how many days this process loads at once.
+func (e *Engine) Parallelism() int { return max(e.cfg.Parallelism, 0) }
+
+// Run works days until ctx ends, then stops taking new days, gives the days in flight
+// ShutdownGrace to commit, and cancels (rolls back) those still running. Days rolled back
+// this way go back to the queue for another process.
+func (e *Engine) Run(ctx context.Context) error {
+	if e.cfg.Parallelism < 0 {
+		<-ctx.Done()
+		return nil
+	}
+	if err := e.river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("starting workers: %w", err)
+	}
+	e.log.Info("workers started", "queue", e.cfg.Queue, "parallelism", e.cfg.Parallelism)
+	select {
+	case <-ctx.Done():
+	case <-e.river.Stopped():
+		return errors.New("the job queue client stopped unexpectedly")
+	}
+	e.stopping.Store(true)
+	grace, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
+	defer cancel()
+	if err := e.river.Stop(grace); err != nil {
+		e.log.Warn("days still running after the shutdown grace; rolling them back", "grace", e.cfg.ShutdownGrace)
+		hard, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return e.river.StopAndCancel(hard)
+	}
+	return nil
+}
+
+// minLevel drops River's records below a level: its info logs are per job and noisy,
+// and the engine logs every day itself.
+type minLevel struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min && m.Handler.Enabled(ctx, l)
+}
+
+func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler { return minLevel{m.min, m.Handler.WithAttrs(a)} }
+func (m minLevel) WithGroup(g string) slog.Handler      { return minLevel{m.min, m.Handler.WithGroup(g)} }
+
+// notify announces a change of taskID inside tx.
+func notify(ctx context.Context, tx pgx.Tx, taskID string) error {
+	return store.Notify(ctx, tx, ProgressChannel, taskID)
+}
+
+// inTx runs fn in a transaction and commits it.
+func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, e.pool, fn)
+}
+
+func dateString(d time.Time) string { return d.Format(market.DateLayout) }
+
+type riverDriver = riverpgxv5.Driver

@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/store"
+)
+
+// etaWindow is how many of the latest synced days the ETA's rate is taken from.
+const etaWindow = 20
+
+// buildSnapshot derives a batch's progress from its row and its days: counts, the days
+// in flight, the newest errors, rows/s, the ETA and the message.
+func buildSnapshot(b *store.Batch, days []store.Day, now time.Time, parallelism int) *market.Snapshot {
+	s := &market.Snapshot{
+		TaskID: b.TaskID, Status: b.Status, Total: b.Total,
+		StartTime: b.StartedAt, EndTime: b.FinishedAt,
+		Datasets: b.Datasets, StartDate: dateString(b.Start), EndDate: dateString(b.End),
+		Force: b.Force, Priority: b.Priority, TradingDays: b.TradingDays,
+		CreatedAt: b.CreatedAt, CreatedBy: b.CreatedBy, CreatedFrom: b.CreatedFrom, CancelledBy: b.CancelledBy,
+		Errors: []market.ErrorEntry{}, InFlight: []market.InFlight{},
+		Days: make([]market.DayCell, len(days)),
+	}
+	var c store.Counts
+	var latestStart time.Time
+	var failed, synced []store.Day
+	for i, d := range days {
+		s.Days[i] = market.DayCell{Dataset: d.Dataset, Date: dateString(d.Day), Status: d.Status, Rows: d.Rows, Attempt: d.Attempts}
+		switch d.Status {
+		case market.DaySucceeded:
+			c.Success++
+			synced = append(synced, d)
+		case market.DayFailed:
+			c.Failed++
+			failed = append(failed, d)
+			synced = append(synced, d)
+		case market.DaySkipped:
+			c.Skipped++
+		case market.DayCancelled:
+			c.Cancelled++
+		case market.DayPending:
+			c.Pending++
+		case market.DayRunning:
+			c.Running++
+			s.InFlight = append(s.InFlight, market.InFlight{Dataset: d.Dataset, Date: dateString(d.Day), StartedAt: deref(d.StartedAt), Attempt: d.Attempts})
+		}
+		c.Rows += d.Rows
+		if d.StartedAt != nil && d.StartedAt.After(latestStart) {
+			latestStart = *d.StartedAt
+			ds := dateString(d.Day)
+			s.CurrentDate = &ds
+		}
+	}
+	s.Success, s.Failed, s.Skipped, s.Cancelled = c.Success, c.Failed, c.Skipped, c.Cancelled
+	s.Pending, s.Running = c.Pending, c.Running
+	s.Current = c.Success + c.Failed + c.Skipped
+	s.RowsLoaded = c.Rows
+	if s.Total > 0 {
+		s.ProgressPercent = math.Round(float64(s.Current)*1000/float64(s.Total)) / 10
+	}
+
+	sort.Slice(failed, func(i, j int) bool { return deref(failed[i].FinishedAt).After(deref(failed[j].FinishedAt)) })
+	for _, d := range failed[:min(len(failed), 10)] {
+		s.Errors = append(s.Errors, market.ErrorEntry{Dataset: d.Dataset, Date: dateString(d.Day),
+			Error: deref(d.Error), Time: deref(d.FinishedAt), Attempt: d.Attempts})
+	}
+
+	run := elapsed(b.StartedAt, b.FinishedAt, now)
+	if b.StartedAt != nil {
+		secs := math.Round(run.Seconds()*10) / 10
+		s.DurationSeconds = &secs
+		if run > 0 {
+			s.RowsPerSecond = math.Round(float64(c.Rows) / run.Seconds())
+		}
+	}
+	if b.Status == market.BatchRunning || b.Status == market.BatchQueued {
+		s.EstimatedCompletion = eta(synced, c.Pending+c.Running, parallelism, now)
+	}
+	s.Message = message(b.Status, b.Message, c, b.Total, s.CurrentDate, run)
+	return s
+}
+
+// eta estimates when the remaining days finish from the recent rate of days actually
+// synced (skipped days are instant and left out). With enough recent days the rate is
+// measured across them, which includes every worker of every process; before that it
+// is the mean time of a day divided by the parallelism.
+func eta(synced []store.Day, remaining, parallelism int, now time.Time) *time.Time {
+	if remaining == 0 || len(synced) == 0 {
+		return nil
+	}
+	sort.Slice(synced, func(i, j int) bool { return deref(synced[i].FinishedAt).Before(deref(synced[j].FinishedAt)) })
+	recent := synced[max(0, len(synced)-etaWindow):]
+	var perDay time.Duration
+	first := deref(recent[0].StartedAt)
+	var total time.Duration
+	for _, d := range recent {
+		total += deref(d.FinishedAt).Sub(deref(d.StartedAt))
+		if st := deref(d.StartedAt); st.Before(first) {
+			first = st
+		}
+	}
+	span := deref(recent[len(recent)-1].FinishedAt).Sub(first)
+	if len(recent) > max(parallelism, 1) && span > 0 {
+		perDay = span / time.Duration(len(recent))
+	} else {
+		perDay = total / time.Duration(len(recent)) / time.Duration(max(parallelism, 1))
+	}
+	t := now.Add(perDay * time.Duration(remaining))
+	return &t
+}
+
+// message is the batch's one-line state in the old API's spirit.
+func message(status market.BatchStatus, stored string, c store.Counts, total int, current *string, run time.Duration) string {
+	pct := 0.0
+	if total > 0 {
+		pct = math.Round(float64(c.Success+c.Failed+c.Skipped)*1000/float64(total)) / 10
+	}
+	counts := fmt.Sprintf("%d succeeded, %d failed, %d skipped", c.Success, c.Failed, c.Skipped)
+	switch status {
+	case market.BatchQueued:
+		return fmt.Sprintf("queued: %d days waiting", c.Pending)
+	case market.BatchRunning:
+		if current != nil {
+			return fmt.Sprintf("syncing %s... (%.1f%%)", *current, pct)
+		}
+		return fmt.Sprintf("syncing... (%.1f%%)", pct)
+	case market.BatchPaused:
+		return fmt.Sprintf("paused at %.1f%%", pct)
+	case market.BatchCancelling:
+		return fmt.Sprintf("cancelling: %d days still rolling back", c.Running)
+	case market.BatchCompleted:
+		return fmt.Sprintf("completed: %s in %s", counts, FormatDuration(run))
+	case market.BatchCancelled:
+		return fmt.Sprintf("cancelled: %s, %d cancelled in %s", counts, c.Cancelled, FormatDuration(run))
+	case market.BatchFailed:
+		return fmt.Sprintf("failed: %s (%s)", stored, counts)
+	}
+	return string(status)
+}
+
+// FormatDuration writes d as 15m30s, 1h2m3s or 850ms.
+func FormatDuration(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+func elapsed(start, end *time.Time, now time.Time) time.Duration {
+	if start == nil {
+		return 0
+	}
+	if end != nil {
+		return end.Sub(*start)
+	}
+	return now.Sub(*start)
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

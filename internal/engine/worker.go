@@ -1,0 +1,262 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/store"
+)
+
+// dayArgs is the queued job of one (dataset, trading day) of a batch. Gen must match the
+// day's gen for the job to work it: a day queued again (resume, retry) makes older jobs
+// of it no-ops.
+type dayArgs struct {
+	BatchID int64  `json:"batch_id"`
+	TaskID  string `json:"task_id"`
+	Dataset string `json:"dataset"`
+	Day     string `json:"day"`
+	Gen     int    `json:"gen"`
+}
+
+// Kind is the River job kind.
+func (dayArgs) Kind() string { return "marketsync.day" }
+
+// dayWorker loads one day per job.
+type dayWorker struct {
+	river.WorkerDefaults[dayArgs]
+	e *Engine
+}
+
+// errBatchStopped reports that the batch was cancelled or failed while a day loaded.
+var errBatchStopped = errors.New("the batch was stopped")
+
+// Work claims the day, loads it in one transaction and records how it ended.
+func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
+	e := w.e
+	a := job.Args
+	ds, err := market.LookupDataset(a.Dataset)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	day, err := market.ParseDate(a.Day)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	var b *store.Batch
+	claimed := false
+	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		b, claimed, err = store.ClaimDay(ctx, tx, a.BatchID, a.Dataset, day, a.Gen, job.ID, job.Attempt)
+		if err != nil || !claimed {
+			return err
+		}
+		return notify(ctx, tx, a.TaskID)
+	})
+	if errors.Is(err, market.ErrNotFound) || (err == nil && !claimed) {
+		return nil // batch deleted, paused or stopped, or the job is stale
+	}
+	if err != nil {
+		return fmt.Errorf("claiming %s %s: %w", a.Dataset, a.Day, err)
+	}
+
+	began := e.cfg.Now()
+	status, rows, loadErr := e.load(ctx, job, b, ds, day)
+	if loadErr == nil {
+		e.logDay(ctx, b, a, status, rows, e.cfg.Now().Sub(began), "")
+		return nil
+	}
+	return e.dayFailed(ctx, job, b, ds, day, loadErr)
+}
+
+// load replaces one day's rows in one transaction: lock (dataset, day), skip it when it
+// is loaded already (unless force), stream the source's rows in with COPY, mark the day
+// done, complete the job, finish the batch when this was its last day, notify. Anything
+// going wrong rolls all of it back.
+func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, ds market.Dataset, day time.Time) (market.DayStatus, int64, error) {
+	status := market.DaySucceeded
+	var n int64
+	err := e.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.LockDay(ctx, tx, ds.Name, day); err != nil {
+			return err
+		}
+		if !b.Force {
+			covered, err := store.IsCovered(ctx, tx, ds.Name, day)
+			if err != nil {
+				return err
+			}
+			if covered {
+				status = market.DaySkipped
+			}
+		}
+		if status == market.DaySucceeded {
+			rows, err := e.src.Fetch(ctx, ds, day)
+			if err != nil {
+				return fmt.Errorf("fetching: %w", err)
+			}
+			if n, err = store.ReplaceDay(ctx, tx, ds, day, b.ID, rows); err != nil {
+				return err
+			}
+		}
+		return e.endDay(ctx, tx, job, b.ID, ds.Name, day, status, n, nil)
+	})
+	return status, n, err
+}
+
+// endDay records a day's final state inside tx: under the batch lock, refuse when the
+// batch was stopped meanwhile, else mark the day, complete its job, finish the batch
+// when nothing is left, and notify.
+func (e *Engine) endDay(ctx context.Context, tx pgx.Tx, job *river.Job[dayArgs], batchID int64, dataset string, day time.Time, status market.DayStatus, rows int64, errMsg *string) error {
+	b, err := store.LockBatchByID(ctx, tx, batchID)
+	if err != nil {
+		return err
+	}
+	if status != market.DayCancelled && (b.Status == market.BatchCancelling || b.Status.Finished()) {
+		return errBatchStopped
+	}
+	if err := store.FinishDay(ctx, tx, batchID, dataset, day, status, rows, errMsg); err != nil {
+		return err
+	}
+	if _, err := river.JobCompleteTx[*riverDriver](ctx, tx, job); err != nil {
+		return fmt.Errorf("completing job: %w", err)
+	}
+	return e.finishIfDone(ctx, tx, b)
+}
+
+// finishIfDone ends the batch when no day is left, logging its outcome.
+func (e *Engine) finishIfDone(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
+	final, err := store.FinishIfDone(ctx, tx, b.ID)
+	if err != nil {
+		return err
+	}
+	if final != "" {
+		e.log.Info("batch "+string(final), "task_id", b.TaskID)
+	}
+	return notify(ctx, tx, b.TaskID)
+}
+
+// dayFailed records an attempt that did not load: cancelled when the batch was stopped,
+// retried when attempts are left, failed otherwise. It returns what River should do.
+func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, ds market.Dataset, day time.Time, loadErr error) error {
+	a := job.Args
+	// The day's own context may be gone; its bookkeeping must still happen.
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+
+	if ctx.Err() != nil && e.stopping.Load() {
+		// Shutting down: hand the day back for another process, without counting an error.
+		err := store.FinishDay(bg, e.pool, b.ID, a.Dataset, day, market.DayPending, 0, nil)
+		if err == nil {
+			err = store.Notify(bg, e.pool, ProgressChannel, a.TaskID)
+		}
+		if err != nil {
+			e.log.Warn("handing a day back on shutdown", "task_id", a.TaskID, "day", a.Day, "err", err)
+		}
+		return loadErr
+	}
+	msg := loadErr.Error()
+	if errors.Is(loadErr, context.DeadlineExceeded) {
+		msg = fmt.Sprintf("timed out after %s", e.cfg.DayTimeout)
+	}
+	final := job.Attempt >= job.MaxAttempts || errors.Is(loadErr, market.ErrSourceRefused)
+	var outcome market.DayStatus
+	var runErr error
+	err := e.inTx(bg, func(tx pgx.Tx) error {
+		lb, err := store.LockBatchByID(bg, tx, b.ID)
+		if err != nil {
+			return err
+		}
+		if lb.Status == market.BatchCancelling || lb.Status.Finished() {
+			outcome = market.DayCancelled
+			runErr = river.JobCancel(errBatchStopped)
+			return e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayCancelled, 0, nil)
+		}
+		if err := store.RecordError(bg, tx, b.ID, a.Dataset, day, job.Attempt, final, msg); err != nil {
+			return err
+		}
+		if !final {
+			outcome = market.DayPending
+			runErr = loadErr // River retries it after the backoff
+			if err := store.FinishDay(bg, tx, b.ID, a.Dataset, day, market.DayPending, 0, &msg); err != nil {
+				return err
+			}
+			return notify(bg, tx, a.TaskID)
+		}
+		outcome = market.DayFailed
+		runErr = nil
+		if err := e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayFailed, 0, &msg); err != nil {
+			return err
+		}
+		if errors.Is(loadErr, market.ErrSourceRefused) {
+			return e.failBatch(bg, tx, lb, msg)
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Error("recording a failed day", "task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "err", err)
+		return loadErr
+	}
+	switch outcome {
+	case market.DayCancelled:
+		e.logDay(bg, b, a, outcome, 0, 0, "")
+	case market.DayPending:
+		e.log.Warn(fmt.Sprintf("day %s failed (attempt %d of %d), will retry: %s", a.Day, job.Attempt, job.MaxAttempts, msg),
+			"task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "attempt", job.Attempt, "err", msg)
+	default:
+		e.logDay(bg, b, a, outcome, 0, 0, msg)
+	}
+	return runErr
+}
+
+// failBatch ends a batch the source refused: it fails, and its pending days are
+// cancelled; running days roll back when they try to commit.
+func (e *Engine) failBatch(ctx context.Context, tx pgx.Tx, b *store.Batch, reason string) error {
+	if err := store.CancelPending(ctx, tx, b.ID); err != nil {
+		return err
+	}
+	if err := store.SetBatchStatus(ctx, tx, b.ID, market.BatchFailed, reason); err != nil {
+		return err
+	}
+	e.log.Error("batch failed: "+reason, "task_id", b.TaskID)
+	return nil
+}
+
+// logDay logs a finished day as "[n/total] (p%)".
+func (e *Engine) logDay(ctx context.Context, b *store.Batch, a dayArgs, status market.DayStatus, rows int64, took time.Duration, errMsg string) {
+	done, total, err := store.Progress(ctx, e.pool, b.ID)
+	if err != nil || total == 0 {
+		return
+	}
+	pct := math.Round(float64(done)*1000/float64(total)) / 10
+	attrs := []any{"task_id", b.TaskID, "dataset", a.Dataset, "day", a.Day, "status", status,
+		"current", done, "total", total, "progress_percent", pct}
+	msg := fmt.Sprintf("[%d/%d] %s %s %s (%.1f%%)", done, total, a.Dataset, a.Day, status, pct)
+	switch status {
+	case market.DaySucceeded:
+		e.log.Info(msg, append(attrs, "rows", rows, "took_ms", took.Milliseconds())...)
+	case market.DayFailed:
+		e.log.Error(msg+": "+errMsg, append(attrs, "err", errMsg)...)
+	default:
+		e.log.Info(msg, attrs...)
+	}
+}
+
+// backoff waits base, 2·base, 4·base, … (capped at 10 minutes) between attempts.
+type backoff struct {
+	base time.Duration
+	now  func() time.Time
+}
+
+// NextRetry implements river.ClientRetryPolicy.
+func (p *backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	n := min(len(job.Errors), 20)
+	wait := min(p.base<<n, 10*time.Minute)
+	return p.now().Add(wait)
+}

@@ -1,0 +1,96 @@
+package market
+
+import "time"
+
+// BatchStatus is the state of a batch. Every transition is one SQL statement or
+// transaction; Completed, Failed and Cancelled are final until a retry.
+type BatchStatus string
+
+// Batch states.
+const (
+	BatchQueued     BatchStatus = "queued"
+	BatchRunning    BatchStatus = "running"
+	BatchPaused     BatchStatus = "paused"
+	BatchCancelling BatchStatus = "cancelling"
+	// BatchCompleted means the batch ran to its end; its Failed count says whether some
+	// days failed.
+	BatchCompleted BatchStatus = "completed"
+	// BatchFailed means the batch itself could not go on (the source refused it).
+	BatchFailed    BatchStatus = "failed"
+	BatchCancelled BatchStatus = "cancelled"
+)
+
+// BatchStatuses lists every batch state, for filters.
+func BatchStatuses() []BatchStatus {
+	return []BatchStatus{BatchQueued, BatchRunning, BatchPaused, BatchCancelling,
+		BatchCompleted, BatchFailed, BatchCancelled}
+}
+
+// Finished reports whether s is a final state.
+func (s BatchStatus) Finished() bool {
+	return s == BatchCompleted || s == BatchFailed || s == BatchCancelled
+}
+
+// Active reports whether a batch in state s still has work to do or to stop.
+func (s BatchStatus) Active() bool { return !s.Finished() }
+
+// DayStatus is the state of one (dataset, calendar day) of a batch.
+type DayStatus string
+
+// Day states.
+const (
+	DayPending   DayStatus = "pending"
+	DayRunning   DayStatus = "running"
+	DaySucceeded DayStatus = "succeeded"
+	DayFailed    DayStatus = "failed"
+	DaySkipped   DayStatus = "skipped"
+	DayCancelled DayStatus = "cancelled"
+)
+
+// Finished reports whether s is a final state.
+func (s DayStatus) Finished() bool {
+	return s == DaySucceeded || s == DayFailed || s == DaySkipped || s == DayCancelled
+}
+
+// Priority bounds: 1 is urgent, 4 is low, as River orders them.
+const (
+	PriorityUrgent  = 1
+	PriorityDefault = 2
+	PriorityLow     = 4
+)
+
+// Origins record where an action came from until login exists.
+const (
+	OriginWeb      = "web"
+	OriginAPI      = "api"
+	OriginCLI      = "cli"
+	OriginSchedule = "schedule"
+)
+
+// Spec asks for a batch: every calendar day from Start to End (inclusive) of each dataset.
+type Spec struct {
+	Datasets []string
+	Start    time.Time
+	End      time.Time
+	// Force reloads days that are already synced.
+	Force bool
+	// Priority is 1 (urgent) to 4 (low); 0 means PriorityDefault.
+	Priority int
+	// CreatedBy is the origin (OriginWeb, …) and CreatedFrom the client address.
+	CreatedBy   string
+	CreatedFrom string
+}
+
+// Actor says who asked for an action on a batch: the origin and the client address.
+type Actor struct {
+	By   string
+	From string
+}
+
+// String renders the actor as "web 127.0.0.1" for logs and pages.
+func (a Actor) String() string {
+	if a.From == "" {
+		return a.By
+	}
+	return a.By + " " + a.From
+}

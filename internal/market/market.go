@@ -1,0 +1,55 @@
+// Package market is marketsync's leaf domain: the datasets it loads, batches of trading
+// days and their states, the progress snapshot every view is drawn from, and the domain
+// errors. It imports nothing of ours.
+package market
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DateLayout is the ISO form in which trading dates are read and written.
+const DateLayout = "2006-01-02"
+
+// ParseDate parses an ISO date (2025-10-01) into midnight UTC; trading dates are plain
+// calendar dates in exchange time and carry no zone of their own.
+func ParseDate(s string) (time.Time, error) {
+	d, err := time.Parse(DateLayout, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %q is not a date in the form YYYY-MM-DD", ErrInvalidDate, s)
+	}
+	return d, nil
+}
+
+// Domain errors. Handlers and the CLI map them to status codes and exit codes in one place.
+var (
+	// ErrInvalidDate reports a date that does not parse.
+	ErrInvalidDate = errors.New("invalid date")
+	// ErrInvalidRange reports an end date before the start date.
+	ErrInvalidRange = errors.New("invalid range")
+	// ErrOutsideCalendar reports a date the trading calendar has no data for.
+	ErrOutsideCalendar = errors.New("outside the trading calendar")
+	// ErrUnknownDataset reports a dataset name marketsync does not know.
+	ErrUnknownDataset = errors.New("unknown dataset")
+	// ErrInvalidInput reports any other malformed request (a priority out of range, …).
+	ErrInvalidInput = errors.New("invalid input")
+	// ErrNotFound reports an unknown task id.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict reports an action the batch's state does not allow (cancelling a
+	// finished batch, resuming one that is not paused).
+	ErrConflict = errors.New("conflict")
+	// ErrNoData reports a trading day for which the source returned no rows: it is not
+	// marked loaded, so today's data is never recorded before the source publishes it.
+	ErrNoData = errors.New("the source returned no rows")
+	// ErrSourceRefused reports a permanent source failure (bad credentials, no permission):
+	// retrying cannot help, so the batch itself fails.
+	ErrSourceRefused = errors.New("the source refused the request")
+)
+
+// IsInputError reports whether err is the caller's fault (a 4xx, CLI exit 2).
+func IsInputError(err error) bool {
+	return errors.Is(err, ErrInvalidDate) || errors.Is(err, ErrInvalidRange) ||
+		errors.Is(err, ErrOutsideCalendar) || errors.Is(err, ErrUnknownDataset) ||
+		errors.Is(err, ErrInvalidInput)
+}

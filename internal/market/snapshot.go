@@ -1,0 +1,145 @@
+package market
+
+import "time"
+
+// Snapshot is the progress of one batch at one moment: the single source of truth that
+// the web pages, the WebSocket pushes, the JSON API and the CLI all draw from. It keeps
+// every field of the old API (status … errors) and adds what users asked for since.
+type Snapshot struct {
+	TaskID string `json:"task_id"`
+
+	// The old API's fields. Counts are (dataset, calendar day) pairs; with one dataset
+	// they are calendar days. Current = Success + Failed + Skipped.
+	Status              BatchStatus  `json:"status"`
+	Total               int          `json:"total"`
+	Current             int          `json:"current"`
+	Success             int          `json:"success"`
+	Failed              int          `json:"failed"`
+	Skipped             int          `json:"skipped"`
+	CurrentDate         *string      `json:"current_date"`
+	Message             string       `json:"message"`
+	ProgressPercent     float64      `json:"progress_percent"`
+	StartTime           *time.Time   `json:"start_time"`
+	EndTime             *time.Time   `json:"end_time"`
+	DurationSeconds     *float64     `json:"duration_seconds"`
+	EstimatedCompletion *time.Time   `json:"estimated_completion"`
+	Errors              []ErrorEntry `json:"errors"`
+
+	// What marketsync adds.
+	Datasets      []string   `json:"datasets"`
+	StartDate     string     `json:"start_date"`
+	EndDate       string     `json:"end_date"`
+	Force         bool       `json:"force"`
+	Priority      int        `json:"priority"`
+	Pending       int        `json:"pending"`
+	Running       int        `json:"running"`
+	Cancelled     int        `json:"cancelled"`
+	TradingDays   int        `json:"trading_days"`
+	RowsLoaded    int64      `json:"rows_loaded"`
+	RowsPerSecond float64    `json:"rows_per_second"`
+	InFlight      []InFlight `json:"in_flight"`
+	CreatedAt     time.Time  `json:"created_at"`
+	CreatedBy     string     `json:"created_by"`
+	CreatedFrom   string     `json:"created_from,omitempty"`
+	CancelledBy   *string    `json:"cancelled_by"`
+	// Days has one cell per (dataset, calendar day) of the range, in date order.
+	Days []DayCell `json:"days,omitempty"`
+}
+
+// ErrorEntry is one failed day in the old API's shape.
+type ErrorEntry struct {
+	Dataset string    `json:"dataset"`
+	Date    string    `json:"date"`
+	Error   string    `json:"error"`
+	Time    time.Time `json:"time"`
+	Attempt int       `json:"attempt"`
+}
+
+// InFlight is a day being loaded right now.
+type InFlight struct {
+	Dataset   string    `json:"dataset"`
+	Date      string    `json:"date"`
+	StartedAt time.Time `json:"started_at"`
+	Attempt   int       `json:"attempt"`
+}
+
+// DayCell is the state of one (dataset, day) for the progress grid.
+type DayCell struct {
+	Dataset string    `json:"dataset"`
+	Date    string    `json:"date"`
+	Status  DayStatus `json:"status"`
+	Rows    int64     `json:"rows"`
+	Attempt int       `json:"attempts"`
+}
+
+// Finished reports whether the batch has reached a final state.
+func (s *Snapshot) Finished() bool { return s.Status.Finished() }
+
+// Elapsed is the time the batch has run so far, or its whole duration once finished.
+func (s *Snapshot) Elapsed(now time.Time) time.Duration {
+	if s.StartTime == nil {
+		return 0
+	}
+	if s.EndTime != nil {
+		return s.EndTime.Sub(*s.StartTime)
+	}
+	return now.Sub(*s.StartTime)
+}
+
+// ErrorRecord is one failed attempt of one day, as the errors API pages through them.
+type ErrorRecord struct {
+	ID      int64     `json:"id"`
+	Dataset string    `json:"dataset"`
+	Date    string    `json:"date"`
+	Attempt int       `json:"attempt"`
+	Final   bool      `json:"final"`
+	Message string    `json:"error"`
+	Time    time.Time `json:"time"`
+}
+
+// BatchSummary is one line of the batch history.
+type BatchSummary struct {
+	TaskID     string      `json:"task_id"`
+	Status     BatchStatus `json:"status"`
+	Datasets   []string    `json:"datasets"`
+	StartDate  string      `json:"start_date"`
+	EndDate    string      `json:"end_date"`
+	Total      int         `json:"total"`
+	Success    int         `json:"success"`
+	Failed     int         `json:"failed"`
+	Skipped    int         `json:"skipped"`
+	RowsLoaded int64       `json:"rows_loaded"`
+	Priority   int         `json:"priority"`
+	CreatedAt  time.Time   `json:"created_at"`
+	CreatedBy  string      `json:"created_by"`
+	StartTime  *time.Time  `json:"start_time"`
+	EndTime    *time.Time  `json:"end_time"`
+	Message    string      `json:"message"`
+}
+
+// BatchFilter selects batches for the history.
+type BatchFilter struct {
+	Status  BatchStatus
+	Dataset string
+	Limit   int
+	Offset  int
+}
+
+// CoverageDay is one trading day of one dataset in the coverage map.
+type CoverageDay struct {
+	Date     string    `json:"date"`
+	Status   string    `json:"status"` // loaded, missing, failed
+	Rows     int64     `json:"rows"`
+	SyncedAt time.Time `json:"synced_at,omitzero"`
+}
+
+// Coverage is what is loaded of one dataset between two dates.
+type Coverage struct {
+	Dataset string        `json:"dataset"`
+	Start   string        `json:"start"`
+	End     string        `json:"end"`
+	Loaded  int           `json:"loaded"`
+	Missing int           `json:"missing"`
+	FailedN int           `json:"failed"`
+	Days    []CoverageDay `json:"days"`
+}

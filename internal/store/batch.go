@@ -1,0 +1,342 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/marketsync/marketsync/internal/market"
+)
+
+// DB is what the queries need: a pool, a connection or a transaction.
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Batch is a batches row.
+type Batch struct {
+	ID          int64
+	TaskID      string
+	Datasets    []string
+	Start, End  time.Time
+	Force       bool
+	Priority    int
+	Status      market.BatchStatus
+	Queue       string
+	Message     string
+	Total       int
+	TradingDays int
+	CreatedAt   time.Time
+	CreatedBy   string
+	CreatedFrom string
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	CancelledBy *string
+}
+
+// Day is a batch_days row.
+type Day struct {
+	Dataset    string
+	Day        time.Time
+	Trading    bool
+	Status     market.DayStatus
+	Gen        int
+	Attempts   int
+	Rows       int64
+	JobID      *int64
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	Error      *string
+}
+
+var batchCols = []string{"id", "task_id", "datasets", "start_date", "end_date", "force", "priority",
+	"status", "queue", "message", "total", "trading_days", "created_at", "created_by", "created_from",
+	"started_at", "finished_at", "cancelled_by"}
+
+var batchColumns = strings.Join(batchCols, ", ")
+
+// prefixed qualifies the batch columns with a table alias.
+func prefixed(alias string) string {
+	return alias + "." + strings.Join(batchCols, ", "+alias+".")
+}
+
+func scanBatch(row pgx.Row) (*Batch, error) {
+	var b Batch
+	var priority int16
+	err := row.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
+		&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
+		&b.StartedAt, &b.FinishedAt, &b.CancelledBy)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, market.ErrNotFound
+	}
+	b.Priority = int(priority)
+	return &b, err
+}
+
+// InsertBatch inserts b with a task id built from base ("{start}_{end}_{unix}"): base
+// itself when free, else base-2, base-3, …; it sets b.ID, b.TaskID and b.CreatedAt.
+func InsertBatch(ctx context.Context, db DB, b *Batch, base string) error {
+	for n := 1; n < 1000; n++ {
+		id := base
+		if n > 1 {
+			id = base + "-" + strconv.Itoa(n)
+		}
+		err := db.QueryRow(ctx, `
+			INSERT INTO batches (task_id, datasets, start_date, end_date, force, priority, status, queue,
+				message, total, trading_days, created_by, created_from, started_at, finished_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			ON CONFLICT (task_id) DO NOTHING
+			RETURNING id, created_at`,
+			id, b.Datasets, b.Start, b.End, b.Force, b.Priority, b.Status, b.Queue, b.Message,
+			b.Total, b.TradingDays, b.CreatedBy, b.CreatedFrom, b.StartedAt, b.FinishedAt,
+		).Scan(&b.ID, &b.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("inserting batch: %w", err)
+		}
+		b.TaskID = id
+		return nil
+	}
+	return fmt.Errorf("no free task id for %s", base)
+}
+
+// InsertDays copies a new batch's days in.
+func InsertDays(ctx context.Context, tx pgx.Tx, batchID int64, days []Day) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"batch_days"},
+		[]string{"batch_id", "dataset", "day", "trading", "status", "finished_at"},
+		pgx.CopyFromSlice(len(days), func(i int) ([]any, error) {
+			d := days[i]
+			return []any{batchID, d.Dataset, d.Day, d.Trading, string(d.Status), d.FinishedAt}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("inserting days: %w", err)
+	}
+	return nil
+}
+
+// BatchByTaskID returns the batch taskID, or market.ErrNotFound.
+func BatchByTaskID(ctx context.Context, db DB, taskID string) (*Batch, error) {
+	return scanBatch(db.QueryRow(ctx, "SELECT "+batchColumns+" FROM batches WHERE task_id = $1", taskID))
+}
+
+// LockBatch returns the batch taskID locked FOR UPDATE in tx. Every transaction that
+// changes a batch's days takes this lock first, so counting what is left is never racy.
+func LockBatch(ctx context.Context, tx pgx.Tx, taskID string) (*Batch, error) {
+	return scanBatch(tx.QueryRow(ctx, "SELECT "+batchColumns+" FROM batches WHERE task_id = $1 FOR UPDATE", taskID))
+}
+
+// LockBatchByID is LockBatch by the batch's id.
+func LockBatchByID(ctx context.Context, tx pgx.Tx, id int64) (*Batch, error) {
+	return scanBatch(tx.QueryRow(ctx, "SELECT "+batchColumns+" FROM batches WHERE id = $1 FOR UPDATE", id))
+}
+
+// Days returns every day of a batch in date order.
+func Days(ctx context.Context, db DB, batchID int64) ([]Day, error) {
+	rows, err := db.Query(ctx, `
+		SELECT dataset, day, trading, status, gen, attempts, rows, job_id, started_at, finished_at, error
+		FROM batch_days WHERE batch_id = $1 ORDER BY day, dataset`, batchID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Day, error) {
+		var d Day
+		err := r.Scan(&d.Dataset, &d.Day, &d.Trading, &d.Status, &d.Gen, &d.Attempts, &d.Rows,
+			&d.JobID, &d.StartedAt, &d.FinishedAt, &d.Error)
+		return d, err
+	})
+}
+
+// SetBatchStatus moves a batch to status; started and finished stamp the times.
+func SetBatchStatus(ctx context.Context, db DB, id int64, status market.BatchStatus, message string) error {
+	_, err := db.Exec(ctx, `
+		UPDATE batches SET status = $2, message = $3,
+			started_at = CASE WHEN $2 IN ('running') THEN coalesce(started_at, now()) ELSE started_at END,
+			finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN now() ELSE NULL END
+		WHERE id = $1`, id, status, message)
+	return err
+}
+
+// FinishIfDone ends a batch whose days are all finished: cancelled when it was
+// cancelling, completed otherwise. The caller holds the batch lock. It reports the
+// final status, or "" when days are left.
+func FinishIfDone(ctx context.Context, tx pgx.Tx, id int64) (market.BatchStatus, error) {
+	var status market.BatchStatus
+	err := tx.QueryRow(ctx, `
+		UPDATE batches SET
+			status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE 'completed' END,
+			started_at = coalesce(started_at, now()),
+			finished_at = now()
+		WHERE id = $1 AND status IN ('queued', 'running', 'paused', 'cancelling')
+		  AND NOT EXISTS (SELECT 1 FROM batch_days WHERE batch_id = $1 AND status IN ('pending', 'running'))
+		RETURNING status`, id).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return status, err
+}
+
+// Notify announces a change of batch taskID on channel, delivered at commit.
+func Notify(ctx context.Context, db DB, channel, taskID string) error {
+	_, err := db.Exec(ctx, "SELECT pg_notify($1, $2)", channel, taskID)
+	return err
+}
+
+// ClaimDay marks a day running for job jobID when the batch may run and the job carries
+// the day's current gen. It reports false when the job is stale or the batch is paused,
+// cancelling or finished; the batch row is locked first, like every day transition.
+func ClaimDay(ctx context.Context, tx pgx.Tx, batchID int64, dataset string, day time.Time, gen int, jobID int64, attempt int) (*Batch, bool, error) {
+	b, err := LockBatchByID(ctx, tx, batchID)
+	if err != nil {
+		return nil, false, err
+	}
+	if b.Status != market.BatchQueued && b.Status != market.BatchRunning {
+		return b, false, nil
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE batch_days SET status = 'running', attempts = $6, job_id = $5, started_at = now(), finished_at = NULL
+		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND gen = $4 AND status IN ('pending', 'running')`,
+		batchID, dataset, day, gen, jobID, attempt)
+	if err != nil {
+		return nil, false, err
+	}
+	if tag.RowsAffected() == 0 {
+		return b, false, nil
+	}
+	if b.Status == market.BatchQueued {
+		if err := SetBatchStatus(ctx, tx, b.ID, market.BatchRunning, ""); err != nil {
+			return nil, false, err
+		}
+	}
+	return b, true, nil
+}
+
+// FinishDay records a day's end: its state, rows loaded and error (nil when none).
+func FinishDay(ctx context.Context, db DB, batchID int64, dataset string, day time.Time, status market.DayStatus, rows int64, errMsg *string) error {
+	_, err := db.Exec(ctx, `
+		UPDATE batch_days SET status = $4, rows = $5, error = $6,
+			finished_at = CASE WHEN $4 = 'pending' THEN NULL ELSE now() END
+		WHERE batch_id = $1 AND dataset = $2 AND day = $3`,
+		batchID, dataset, day, status, rows, errMsg)
+	return err
+}
+
+// RecordError keeps one failed attempt of a day.
+func RecordError(ctx context.Context, db DB, batchID int64, dataset string, day time.Time, attempt int, final bool, msg string) error {
+	_, err := db.Exec(ctx, `
+		INSERT INTO day_errors (batch_id, dataset, day, attempt, final, message) VALUES ($1, $2, $3, $4, $5, $6)`,
+		batchID, dataset, day, attempt, final, msg)
+	return err
+}
+
+// CancelPending cancels the days of a batch that have not started.
+func CancelPending(ctx context.Context, db DB, batchID int64) error {
+	_, err := db.Exec(ctx, `
+		UPDATE batch_days SET status = 'cancelled', finished_at = now()
+		WHERE batch_id = $1 AND status = 'pending'`, batchID)
+	return err
+}
+
+// RunningJobs returns the queue jobs of a batch's running days.
+func RunningJobs(ctx context.Context, db DB, batchID int64) ([]int64, error) {
+	rows, err := db.Query(ctx, `SELECT job_id FROM batch_days WHERE batch_id = $1 AND status = 'running' AND job_id IS NOT NULL`, batchID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// Requeue moves a batch's days in the given states back to pending with a new gen and
+// returns them, so the caller can queue one job each.
+func Requeue(ctx context.Context, db DB, batchID int64, from ...market.DayStatus) ([]Day, error) {
+	states := make([]string, len(from))
+	for i, s := range from {
+		states[i] = string(s)
+	}
+	rows, err := db.Query(ctx, `
+		UPDATE batch_days SET status = 'pending', gen = gen + 1, finished_at = NULL, started_at = NULL, job_id = NULL
+		WHERE batch_id = $1 AND status = ANY($2) AND trading
+		RETURNING dataset, day, gen`, batchID, states)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Day, error) {
+		d := Day{Status: market.DayPending}
+		err := r.Scan(&d.Dataset, &d.Day, &d.Gen)
+		return d, err
+	})
+}
+
+// IsCovered reports whether (dataset, day) is loaded already.
+func IsCovered(ctx context.Context, db DB, dataset string, day time.Time) (bool, error) {
+	var ok bool
+	err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM coverage WHERE dataset = $1 AND day = $2)", dataset, day).Scan(&ok)
+	return ok, err
+}
+
+// LockDay takes the transaction-scoped lock on (dataset, day): two batches never load
+// the same day at the same time.
+func LockDay(ctx context.Context, tx pgx.Tx, dataset string, day time.Time) error {
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1), ($2::date - '2000-01-01'::date))", dataset, day)
+	if err != nil {
+		return fmt.Errorf("locking %s %s: %w", dataset, day.Format(market.DateLayout), err)
+	}
+	return nil
+}
+
+// ReplaceDay replaces the rows of one (dataset, day): it deletes what is there and
+// streams rows in with binary COPY, inside tx, and records the day in coverage. The
+// caller holds the day's lock and commits or rolls back.
+func ReplaceDay(ctx context.Context, tx pgx.Tx, ds market.Dataset, day time.Time, batchID int64, rows market.Rows) (int64, error) {
+	if _, err := tx.Exec(ctx, "DELETE FROM "+pgx.Identifier{ds.Table}.Sanitize()+" WHERE "+
+		pgx.Identifier{ds.DateColumn}.Sanitize()+" = $1", day); err != nil {
+		return 0, fmt.Errorf("deleting %s %s: %w", ds.Name, day.Format(market.DateLayout), err)
+	}
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{ds.Table}, ds.ColumnNames(), rows)
+	if err != nil {
+		return 0, fmt.Errorf("copying %s %s: %w", ds.Name, day.Format(market.DateLayout), err)
+	}
+	if n == 0 {
+		return 0, market.ErrNoData
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO coverage (dataset, day, rows, synced_at, batch_id) VALUES ($1, $2, $3, now(), $4)
+		ON CONFLICT (dataset, day) DO UPDATE SET rows = excluded.rows, synced_at = excluded.synced_at,
+			batch_id = excluded.batch_id`, ds.Name, day, n, batchID); err != nil {
+		return 0, fmt.Errorf("recording coverage: %w", err)
+	}
+	return n, nil
+}
+
+// Progress counts a batch's finished days and all its days.
+func Progress(ctx context.Context, db DB, batchID int64) (finished, total int, err error) {
+	err = db.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE status NOT IN ('pending', 'running')), count(*)
+		FROM batch_days WHERE batch_id = $1`, batchID).Scan(&finished, &total)
+	return finished, total, err
+}
+
+// SetCancelling marks a batch cancelling on behalf of who.
+func SetCancelling(ctx context.Context, db DB, batchID int64, who string) error {
+	_, err := db.Exec(ctx, `UPDATE batches SET status = 'cancelling', cancelled_by = $2 WHERE id = $1`, batchID, who)
+	return err
+}
+
+// Reopen moves a finished or paused batch back to work: running when it has started
+// before, queued otherwise, clearing its end.
+func Reopen(ctx context.Context, db DB, batchID int64) error {
+	_, err := db.Exec(ctx, `
+		UPDATE batches SET status = CASE WHEN started_at IS NULL THEN 'queued' ELSE 'running' END,
+			finished_at = NULL, message = '', cancelled_by = NULL
+		WHERE id = $1`, batchID)
+	return err
+}

@@ -1,0 +1,125 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/marketsync/marketsync/internal/market"
+)
+
+// Counts are a batch's days by state.
+type Counts struct {
+	Success, Failed, Skipped, Cancelled, Pending, Running int
+	Rows                                                  int64
+}
+
+// BatchListItem is a batch with its counts, for the history.
+type BatchListItem struct {
+	Batch
+	Counts
+}
+
+// ListBatches returns batches newest first matching f, and how many match in all.
+// active limits it to unfinished batches.
+func ListBatches(ctx context.Context, db DB, f market.BatchFilter, active bool) ([]BatchListItem, int, error) {
+	where := `($1 = '' OR b.status = $1) AND ($2 = '' OR $2 = ANY(b.datasets))
+		AND (NOT $3 OR b.status IN ('queued', 'running', 'paused', 'cancelling'))`
+	var total int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM batches b WHERE "+where, string(f.Status), f.Dataset, active).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 1 << 30
+	}
+	rows, err := db.Query(ctx, `
+		SELECT `+prefixed("b")+`,
+			count(*) FILTER (WHERE d.status = 'succeeded'), count(*) FILTER (WHERE d.status = 'failed'),
+			count(*) FILTER (WHERE d.status = 'skipped'), count(*) FILTER (WHERE d.status = 'cancelled'),
+			count(*) FILTER (WHERE d.status = 'pending'), count(*) FILTER (WHERE d.status = 'running'),
+			coalesce(sum(d.rows), 0)
+		FROM (SELECT * FROM batches b WHERE `+where+`
+		      ORDER BY b.created_at DESC, b.id DESC LIMIT $4 OFFSET $5) b
+		LEFT JOIN batch_days d ON d.batch_id = b.id
+		GROUP BY `+prefixed("b")+`
+		ORDER BY b.created_at DESC, b.id DESC`,
+		string(f.Status), f.Dataset, active, limit, f.Offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BatchListItem, error) {
+		var it BatchListItem
+		var priority int16
+		b := &it.Batch
+		c := &it.Counts
+		err := r.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
+			&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
+			&b.StartedAt, &b.FinishedAt, &b.CancelledBy,
+			&c.Success, &c.Failed, &c.Skipped, &c.Cancelled, &c.Pending, &c.Running, &c.Rows)
+		b.Priority = int(priority)
+		return it, err
+	})
+	return items, total, err
+}
+
+// Errors pages through every failed attempt of a batch, newest first.
+func Errors(ctx context.Context, db DB, batchID int64, limit, offset int) ([]market.ErrorRecord, int, error) {
+	var total int
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM day_errors WHERE batch_id = $1", batchID).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.Query(ctx, `
+		SELECT id, dataset, day, attempt, final, message, at FROM day_errors
+		WHERE batch_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`, batchID, limit, offset)
+	if err != nil {
+		return nil, 0, err
+	}
+	recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (market.ErrorRecord, error) {
+		var e market.ErrorRecord
+		var day time.Time
+		err := r.Scan(&e.ID, &e.Dataset, &day, &e.Attempt, &e.Final, &e.Message, &e.Time)
+		e.Date = day.Format(market.DateLayout)
+		return e, err
+	})
+	return recs, total, err
+}
+
+// CoveredDay is what coverage knows of one (dataset, day).
+type CoveredDay struct {
+	Rows     int64
+	SyncedAt time.Time
+}
+
+// Covered returns the loaded days of dataset between start and end, and the days whose
+// latest batch day failed without being loaded since.
+func Covered(ctx context.Context, db DB, dataset string, start, end time.Time) (map[time.Time]CoveredDay, map[time.Time]bool, error) {
+	rows, err := db.Query(ctx, `SELECT day, rows, synced_at FROM coverage WHERE dataset = $1 AND day BETWEEN $2 AND $3`, dataset, start, end)
+	if err != nil {
+		return nil, nil, err
+	}
+	loaded := make(map[time.Time]CoveredDay)
+	var day time.Time
+	var c CoveredDay
+	if _, err := pgx.ForEachRow(rows, []any{&day, &c.Rows, &c.SyncedAt}, func() error {
+		loaded[day] = c
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	rows, err = db.Query(ctx, `SELECT DISTINCT day FROM batch_days WHERE dataset = $1 AND status = 'failed' AND day BETWEEN $2 AND $3`, dataset, start, end)
+	if err != nil {
+		return nil, nil, err
+	}
+	failed := make(map[time.Time]bool)
+	if _, err := pgx.ForEachRow(rows, []any{&day}, func() error {
+		if _, ok := loaded[day]; !ok {
+			failed[day] = true
+		}
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	return loaded, failed, nil
+}
