@@ -19,10 +19,11 @@ import (
 // DefaultURL is the server tests use when DATABASE_URL is not set.
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-// ServerURL is the URL of the server tests run against.
+// ServerURL is the URL of the server tests run against, pointing at its maintenance
+// database "postgres" whatever database DATABASE_URL names.
 func ServerURL() string {
 	if u := os.Getenv("DATABASE_URL"); u != "" {
-		return u
+		return WithDatabase(u, "postgres")
 	}
 	return DefaultURL
 }
