@@ -126,14 +126,14 @@ func New(pool *pgxpool.Pool, src Source, cal *calendar.Calendar, cfg *Config) (*
 		return nil, err
 	}
 	rc := &river.Config{
-		Workers:              workers,
-		FetchCooldown:        c.FetchCooldown,
-		FetchPollInterval:    c.FetchPollInterval,
-		JobTimeout:           c.DayTimeout,
-		RescueStuckJobsAfter: c.RescueAfter,
-		MaxAttempts:          c.MaxAttempts,
-		RetryPolicy:          &backoff{base: c.RetryBackoff, now: c.Now},
-		Logger:               slog.New(minLevel{slog.LevelWarn, c.Logger.Handler()}),
+		Workers:                     workers,
+		FetchCooldown:               c.FetchCooldown,
+		FetchPollInterval:           c.FetchPollInterval,
+		JobTimeout:                  c.DayTimeout,
+		RescueStuckJobsAfter:        c.RescueAfter,
+		MaxAttempts:                 c.MaxAttempts,
+		RetryPolicy:                 &backoff{base: c.RetryBackoff, now: c.Now},
+		Logger:                      slog.New(minLevel{slog.LevelWarn, c.Logger.Handler()}),
 		CompletedJobRetentionPeriod: time.Hour,
 	}
 	if c.Parallelism > 0 {
@@ -193,8 +193,10 @@ func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= m.min && m.Handler.Enabled(ctx, l)
 }
 
-func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler { return minLevel{m.min, m.Handler.WithAttrs(a)} }
-func (m minLevel) WithGroup(g string) slog.Handler      { return minLevel{m.min, m.Handler.WithGroup(g)} }
+func (m minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{m.min, m.Handler.WithAttrs(a)}
+}
+func (m minLevel) WithGroup(g string) slog.Handler { return minLevel{m.min, m.Handler.WithGroup(g)} }
 
 // notify announces a change of taskID inside tx.
 func notify(ctx context.Context, tx pgx.Tx, taskID string) error {

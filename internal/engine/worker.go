@@ -68,9 +68,9 @@ func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 	}
 
 	began := e.cfg.Now()
-	status, rows, loadErr := e.load(ctx, job, b, ds, day)
+	status, rows, t, loadErr := e.load(ctx, job, b, ds, day)
 	if loadErr == nil {
-		e.logDay(ctx, b, a, status, rows, e.cfg.Now().Sub(began), "")
+		e.logDay(ctx, a, t, status, rows, e.cfg.Now().Sub(began), "")
 		return nil
 	}
 	return e.dayFailed(ctx, job, b, ds, day, loadErr)
@@ -80,9 +80,10 @@ func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 // is loaded already (unless force), stream the source's rows in with COPY, mark the day
 // done, complete the job, finish the batch when this was its last day, notify. Anything
 // going wrong rolls all of it back.
-func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, ds market.Dataset, day time.Time) (market.DayStatus, int64, error) {
+func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, ds market.Dataset, day time.Time) (market.DayStatus, int64, tally, error) {
 	status := market.DaySucceeded
 	var n int64
+	var t tally
 	err := e.inTx(ctx, func(tx pgx.Tx) error {
 		if err := store.LockDay(ctx, tx, ds.Name, day); err != nil {
 			return err
@@ -105,41 +106,47 @@ func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Bat
 				return err
 			}
 		}
-		return e.endDay(ctx, tx, job, b.ID, ds.Name, day, status, n, nil)
+		var err error
+		t, err = e.endDay(ctx, tx, job, b.ID, ds.Name, day, status, n, nil)
+		return err
 	})
-	return status, n, err
+	return status, n, t, err
+}
+
+// tally is where a batch stands after a day ended: days finished of all, and the
+// batch's final state when that day was its last.
+type tally struct {
+	done, total int
+	final       market.BatchStatus
 }
 
 // endDay records a day's final state inside tx: under the batch lock, refuse when the
 // batch was stopped meanwhile, else mark the day, complete its job, finish the batch
 // when nothing is left, and notify.
-func (e *Engine) endDay(ctx context.Context, tx pgx.Tx, job *river.Job[dayArgs], batchID int64, dataset string, day time.Time, status market.DayStatus, rows int64, errMsg *string) error {
+func (e *Engine) endDay(ctx context.Context, tx pgx.Tx, job *river.Job[dayArgs], batchID int64, dataset string, day time.Time, status market.DayStatus, rows int64, errMsg *string) (tally, error) {
+	var t tally
 	b, err := store.LockBatchByID(ctx, tx, batchID)
 	if err != nil {
-		return err
+		return t, err
 	}
 	if status != market.DayCancelled && (b.Status == market.BatchCancelling || b.Status.Finished()) {
-		return errBatchStopped
+		return t, errBatchStopped
 	}
 	if err := store.FinishDay(ctx, tx, batchID, dataset, day, status, rows, errMsg); err != nil {
-		return err
+		return t, err
 	}
 	if _, err := river.JobCompleteTx[*riverDriver](ctx, tx, job); err != nil {
-		return fmt.Errorf("completing job: %w", err)
+		return t, fmt.Errorf("completing job: %w", err)
 	}
-	return e.finishIfDone(ctx, tx, b)
-}
-
-// finishIfDone ends the batch when no day is left, logging its outcome.
-func (e *Engine) finishIfDone(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
-	final, err := store.FinishIfDone(ctx, tx, b.ID)
-	if err != nil {
-		return err
+	if t.done, t.total, err = store.Progress(ctx, tx, batchID); err != nil {
+		return t, err
 	}
-	if final != "" {
-		e.log.Info("batch "+string(final), "task_id", b.TaskID)
+	if t.done == t.total {
+		if t.final, err = store.FinishIfDone(ctx, tx, batchID); err != nil {
+			return t, err
+		}
 	}
-	return notify(ctx, tx, b.TaskID)
+	return t, notify(ctx, tx, b.TaskID)
 }
 
 // dayFailed records an attempt that did not load: cancelled when the batch was stopped,
@@ -168,6 +175,7 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 	final := job.Attempt >= job.MaxAttempts || errors.Is(loadErr, market.ErrSourceRefused)
 	var outcome market.DayStatus
 	var runErr error
+	var t tally
 	err := e.inTx(bg, func(tx pgx.Tx) error {
 		lb, err := store.LockBatchByID(bg, tx, b.ID)
 		if err != nil {
@@ -176,7 +184,8 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 		if lb.Status == market.BatchCancelling || lb.Status.Finished() {
 			outcome = market.DayCancelled
 			runErr = river.JobCancel(errBatchStopped)
-			return e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayCancelled, 0, nil)
+			t, err = e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayCancelled, 0, nil)
+			return err
 		}
 		if err := store.RecordError(bg, tx, b.ID, a.Dataset, day, job.Attempt, final, msg); err != nil {
 			return err
@@ -191,7 +200,7 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 		}
 		outcome = market.DayFailed
 		runErr = nil
-		if err := e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayFailed, 0, &msg); err != nil {
+		if t, err = e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayFailed, 0, &msg); err != nil {
 			return err
 		}
 		if errors.Is(loadErr, market.ErrSourceRefused) {
@@ -205,12 +214,12 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 	}
 	switch outcome {
 	case market.DayCancelled:
-		e.logDay(bg, b, a, outcome, 0, 0, "")
+		e.logDay(bg, a, t, outcome, 0, 0, "")
 	case market.DayPending:
 		e.log.Warn(fmt.Sprintf("day %s failed (attempt %d of %d), will retry: %s", a.Day, job.Attempt, job.MaxAttempts, msg),
 			"task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "attempt", job.Attempt, "err", msg)
 	default:
-		e.logDay(bg, b, a, outcome, 0, 0, msg)
+		e.logDay(bg, a, t, outcome, 0, 0, msg)
 	}
 	return runErr
 }
@@ -228,16 +237,16 @@ func (e *Engine) failBatch(ctx context.Context, tx pgx.Tx, b *store.Batch, reaso
 	return nil
 }
 
-// logDay logs a finished day as "[n/total] (p%)".
-func (e *Engine) logDay(ctx context.Context, b *store.Batch, a dayArgs, status market.DayStatus, rows int64, took time.Duration, errMsg string) {
-	done, total, err := store.Progress(ctx, e.pool, b.ID)
-	if err != nil || total == 0 {
+// logDay logs a finished day as "[n/total] (p%)", and the batch's outcome when the day
+// was its last.
+func (e *Engine) logDay(ctx context.Context, a dayArgs, t tally, status market.DayStatus, rows int64, took time.Duration, errMsg string) {
+	if t.total == 0 {
 		return
 	}
-	pct := math.Round(float64(done)*1000/float64(total)) / 10
-	attrs := []any{"task_id", b.TaskID, "dataset", a.Dataset, "day", a.Day, "status", status,
-		"current", done, "total", total, "progress_percent", pct}
-	msg := fmt.Sprintf("[%d/%d] %s %s %s (%.1f%%)", done, total, a.Dataset, a.Day, status, pct)
+	pct := math.Round(float64(t.done)*1000/float64(t.total)) / 10
+	attrs := []any{"task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "status", status,
+		"current", t.done, "total", t.total, "progress_percent", pct}
+	msg := fmt.Sprintf("[%d/%d] %s %s %s (%.1f%%)", t.done, t.total, a.Dataset, a.Day, status, pct)
 	switch status {
 	case market.DaySucceeded:
 		e.log.Info(msg, append(attrs, "rows", rows, "took_ms", took.Milliseconds())...)
@@ -245,6 +254,14 @@ func (e *Engine) logDay(ctx context.Context, b *store.Batch, a dayArgs, status m
 		e.log.Error(msg+": "+errMsg, append(attrs, "err", errMsg)...)
 	default:
 		e.log.Info(msg, attrs...)
+	}
+	if t.final == "" {
+		return
+	}
+	if snap, err := e.Snapshot(ctx, a.TaskID); err == nil {
+		e.log.Info("batch "+snap.Message, "task_id", a.TaskID, "status", snap.Status, "success", snap.Success,
+			"failed", snap.Failed, "skipped", snap.Skipped, "cancelled", snap.Cancelled,
+			"rows", snap.RowsLoaded, "duration_seconds", deref(snap.DurationSeconds))
 	}
 }
 
