@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m, "cmd") }
+
+// env is a getenv over the test's database plus extra variables.
+func env(t *testing.T, extra ...string) func(string) string {
+	vars := map[string]string{"DATABASE_URL": pgtest.URL(t), "MARKETSYNC_LOG_FORMAT": "text"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		vars[extra[i]] = extra[i+1]
+	}
+	return func(k string) string { return vars[k] }
+}
+
+func code(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func countBatches(t *testing.T) int {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), pgtest.URL(t))
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM batches").Scan(&n); err != nil {
+		return 0 // not migrated yet: nothing was created either
+	}
+	return n
+}
+
+func TestSyncBadInputExits2AndCreatesNothing(t *testing.T) {
+	// Make sure the schema exists so "nothing created" is measured, not assumed.
+	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), &bytes.Buffer{}, &bytes.Buffer{}))
+	before := countBatches(t)
+	cases := map[string][]string{
+		"date that doesn't parse": {"sync", "--start", "2025-13-01", "--end", "2025-10-09"},
+		"end before start":        {"sync", "--start", "2025-10-09", "--end", "2025-10-01"},
+		"outside the calendar":    {"sync", "--start", "2027-01-04", "--end", "2027-01-08"},
+		"unknown dataset":         {"sync", "--dataset", "minute", "--start", "2025-10-09"},
+		"missing start":           {"sync", "--end", "2025-10-09"},
+		"unknown flag":            {"sync", "--start", "2025-10-09", "--frobnicate"},
+		"bad priority":            {"sync", "--start", "2025-10-09", "--priority", "7"},
+		"unknown command":         {"frobnicate"},
+	}
+	for name, args := range cases {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), args, env(t), &stdout, &stderr)
+			require.Equal(t, 2, code(err), "exit code")
+			var msg bytes.Buffer
+			exitCode(err, &msg)
+			lines := strings.Split(strings.TrimSpace(msg.String()), "\n")
+			require.Len(t, lines, 1, "one line: %q", msg.String())
+			require.True(t, strings.HasPrefix(lines[0], "marketsync: "), lines[0])
+			require.Empty(t, stdout.String())
+		})
+	}
+	require.Equal(t, before, countBatches(t))
+}
+
+func TestSyncJSONAndExitCodes(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"sync", "--start", "2025-10-01", "--end", "2025-10-10", "--json"}, env(t), &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	var snap market.Snapshot
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &snap), stdout.String())
+	require.Equal(t, market.BatchCompleted, snap.Status)
+	require.Equal(t, 10, snap.Total)
+	require.Equal(t, 2, snap.Success)
+	require.Equal(t, 8, snap.Skipped)
+	require.Contains(t, stderr.String(), "[10/10] 100.0%", "plain progress lines off a terminal")
+	require.Contains(t, stderr.String(), "completed: 2 succeeded, 0 failed, 8 skipped")
+
+	// Every fetch fails: exit 1.
+	stdout.Reset()
+	err = run(context.Background(), []string{"sync", "--start", "2025-11-03", "--end", "2025-11-03"},
+		env(t, "MARKETSYNC_DEMO_FAIL_RATE", "1"), &stdout, &stderr)
+	require.Equal(t, 1, code(err))
+}
+
+func TestSyncCtrlCCancelsCleanly(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"sync", "--start", "2025-12-01", "--end", "2025-12-31", "--json"},
+			env(t, "MARKETSYNC_DEMO_LATENCY", "300ms"), &stdout, &stderr)
+	}()
+	time.Sleep(1500 * time.Millisecond) // Ctrl-C while days are in flight
+	cancel()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("sync did not stop after Ctrl-C")
+	}
+	require.Equal(t, 130, code(err), stderr.String())
+	var snap market.Snapshot
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &snap))
+	require.Equal(t, market.BatchCancelled, snap.Status)
+	require.Zero(t, snap.Running)
+	require.Zero(t, snap.Pending)
+	require.Positive(t, snap.Cancelled)
+}
+
+func TestMigrate(t *testing.T) {
+	var stdout bytes.Buffer
+	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), &stdout, os.Stderr))
+	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), &stdout, os.Stderr))
+	require.Contains(t, stdout.String(), "database is up to date")
+}
