@@ -1,0 +1,92 @@
+package views
+
+import (
+	"github.com/marketsync/marketsync/internal/market"
+)
+
+// Form field names, shared by the start form, its error map and the JSON API.
+const (
+	FieldStart    = "start_date"
+	FieldEnd      = "end_date"
+	FieldDatasets = "datasets"
+	FieldForce    = "force"
+	FieldPriority = "priority"
+	// FieldForm keys an error that belongs to no single field (shown above the button).
+	FieldForm = ""
+)
+
+// StartForm is the dashboard's "start a batch" form: its values (dates as YYYY-MM-DD) and,
+// after a rejected submit, one message per field keyed by the Field constants. A message
+// may be a catalog key ("err.range") or text as the API words it; keys are translated.
+type StartForm struct {
+	Start    string
+	End      string
+	Datasets []string
+	Force    bool
+	Priority int
+	Errors   map[string]string
+}
+
+// NewStartForm returns the form's defaults: both dates on day (the last trading day),
+// every dataset's default (daily), no force, priority 2.
+func NewStartForm(day string) StartForm {
+	return StartForm{Start: day, End: day, Datasets: []string{market.DatasetNames()[0]},
+		Priority: market.PriorityDefault}
+}
+
+// DashboardData feeds the dashboard: the start form, the running batches (newest first)
+// and the latest finished ones.
+type DashboardData struct {
+	Form   StartForm
+	Active []market.BatchSummary
+	Recent []market.BatchSummary
+}
+
+// HistoryData is one page of the batch history, newest first. Page counts from 1;
+// Filter's Status and Dataset are the active filters (Limit and Offset are ignored).
+type HistoryData struct {
+	Items    []market.BatchSummary
+	Total    int
+	Page     int
+	PageSize int
+	Filter   market.BatchFilter
+}
+
+// ErrorsData is one page of a batch's error log, newest first. Page counts from 1.
+type ErrorsData struct {
+	TaskID   string
+	Items    []market.ErrorRecord
+	Total    int
+	Page     int
+	PageSize int
+}
+
+// CoverageData feeds the coverage page: for the selected dataset and year, one
+// market.Coverage per dataset shown (normally one, spanning the year's days up to today;
+// days in [Start, End] missing from Days are non-trading). Years lists the years the
+// switcher offers, oldest first.
+type CoverageData struct {
+	Dataset  string
+	Year     int
+	Years    []int
+	Coverage []market.Coverage
+}
+
+// SyncResult is the answer to the coverage page's "sync selected days": the batch
+// started (TaskID and how many days it spans) or the reason none was (Error: a catalog
+// key or text).
+type SyncResult struct {
+	TaskID string
+	Days   int
+	Error  string
+}
+
+// FlashKind is the tone of a Flash message.
+type FlashKind string
+
+// Flash tones.
+const (
+	FlashInfo    FlashKind = "info"
+	FlashSuccess FlashKind = "success"
+	FlashError   FlashKind = "error"
+)

@@ -1,0 +1,236 @@
+package views
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/stretchr/testify/require"
+
+	"github.com/marketsync/marketsync/internal/market"
+)
+
+// sample returns a running batch over start..end (weekends skipped, the first trading
+// days done, one failed, one in flight) with status st.
+func sample(t *testing.T, start, end string, st market.BatchStatus) *market.Snapshot {
+	t.Helper()
+	first, err := market.ParseDate(start)
+	require.NoError(t, err)
+	last, err := market.ParseDate(end)
+	require.NoError(t, err)
+	began := time.Date(2025, 10, 20, 1, 0, 0, 0, time.UTC)
+	s := &market.Snapshot{
+		TaskID: start + "_" + end + "_1760922000", Status: st, Datasets: []string{"daily"},
+		StartDate: start, EndDate: end, Priority: 2, StartTime: &began, CreatedAt: began,
+		CreatedBy: "web", CreatedFrom: "127.0.0.1", Message: "syncing",
+	}
+	i := 0
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		c := market.DayCell{Dataset: "daily", Date: d.Format(market.DateLayout), Status: market.DayPending}
+		switch {
+		case d.Weekday() == time.Saturday || d.Weekday() == time.Sunday:
+			c.Status = market.DaySkipped
+			s.Skipped++
+		case i == 3:
+			c.Status, c.Attempt = market.DayFailed, 3
+			s.Failed++
+			s.Errors = append(s.Errors, market.ErrorEntry{Dataset: "daily", Date: c.Date, Error: "upstream timeout <b>", Time: began.Add(time.Minute), Attempt: 3})
+		case i < 6:
+			c.Status, c.Rows, c.Attempt = market.DaySucceeded, 5321, 1
+			s.Success++
+			s.RowsLoaded += 5321
+		case i == 6:
+			c.Status, c.Attempt = market.DayRunning, 1
+			s.Running++
+			s.InFlight = append(s.InFlight, market.InFlight{Dataset: "daily", Date: c.Date, StartedAt: began, Attempt: 1})
+			s.CurrentDate = &c.Date
+		default:
+			s.Pending++
+		}
+		if c.Status != market.DaySkipped {
+			i++
+		}
+		s.Days = append(s.Days, c)
+		s.Total++
+	}
+	s.Current = s.Success + s.Failed + s.Skipped
+	s.ProgressPercent = float64(s.Current) * 100 / float64(s.Total)
+	s.RowsPerSecond = 1234.5
+	eta := began.Add(15 * time.Minute)
+	s.EstimatedCompletion = &eta
+	if st.Finished() {
+		end := began.Add(15*time.Minute + 30*time.Second)
+		dur := end.Sub(began).Seconds()
+		s.EndTime, s.DurationSeconds, s.EstimatedCompletion, s.InFlight = &end, &dur, nil, nil
+	}
+	return s
+}
+
+func render(t *testing.T, c templ.Component) string {
+	t.Helper()
+	var b bytes.Buffer
+	require.NoError(t, c.Render(context.Background(), &b))
+	return b.String()
+}
+
+func summary(s *market.Snapshot) market.BatchSummary {
+	return market.BatchSummary{TaskID: s.TaskID, Status: s.Status, Datasets: s.Datasets,
+		StartDate: s.StartDate, EndDate: s.EndDate, Total: s.Total, Success: s.Success,
+		Failed: s.Failed, Skipped: s.Skipped, RowsLoaded: s.RowsLoaded, CreatedAt: s.CreatedAt,
+		CreatedBy: s.CreatedBy, StartTime: s.StartTime, EndTime: s.EndTime}
+}
+
+func TestPages(t *testing.T) {
+	t.Parallel()
+	shanghai := time.FixedZone("CST", 8*3600)
+	for _, lang := range Langs() {
+		t.Run(string(lang), func(t *testing.T) {
+			t.Parallel()
+			loc := Locale{Lang: lang, Zone: shanghai, Path: "/batches?page=2"}
+			run := sample(t, "2025-10-01", "2025-10-20", market.BatchRunning)
+			long := sample(t, "2024-01-01", "2025-10-20", market.BatchRunning)
+			done := sample(t, "2025-10-06", "2025-10-15", market.BatchCompleted)
+			zh := lang == LangZH
+			pick := func(en, zhs string) string {
+				if zh {
+					return zhs
+				}
+				return en
+			}
+
+			form := NewStartForm("2025-10-17")
+			form.Errors = map[string]string{FieldEnd: "err.range"}
+			html := render(t, DashboardPage(loc, DashboardData{Form: form,
+				Active: []market.BatchSummary{summary(run)}, Recent: []market.BatchSummary{summary(done)}}))
+			for _, want := range []string{`id="start-form"`, `hx-post="/batches"`, `ws-connect="/ws/dashboard"`,
+				`id="active-batches"`, `value="2025-10-17"`, `name="datasets" value="daily" checked`,
+				`hx-indicator="#start-spinner"`, T(lang, "err.range"), run.TaskID, done.TaskID,
+				`href="/lang/zh?next=%2Fbatches%3Fpage%3D2"`, `/static/js/ws.js`, `/static/css/app.css`} {
+				require.Contains(t, html, want)
+			}
+
+			html = render(t, BatchStarted(loc, NewStartForm("2025-10-17"), summary(run)))
+			require.Contains(t, html, `hx-swap-oob="afterbegin:#active-list"`)
+			require.Contains(t, html, `id="active-`+run.TaskID+`"`)
+
+			html = render(t, BatchPage(loc, run))
+			for _, want := range []string{`ws-connect="/ws/batches/` + run.TaskID + `"`, `id="batch-progress"`,
+				`id="batch-grid"`, `id="cell-daily-2025-10-09"`, `id="live-indicator"`, `hx-confirm=`,
+				`hx-post="/batches/` + run.TaskID + `/cancel"`, `/pause"`, `/retry"`,
+				`href="/batches/` + run.TaskID + `/errors"`, "upstream timeout &lt;b&gt;", "09:15", // ETA in Shanghai time
+				pick("1,235 rows/s", "1,235 行/秒"), pick("Running", "运行中")} {
+				require.Contains(t, html, want)
+			}
+			require.NotContains(t, html, "hx-swap-oob")
+
+			html = render(t, BatchPage(loc, long))
+			require.Contains(t, html, `class="grid-monthly"`)
+			require.Contains(t, html, `id="cell-daily-2024-02-29"`)
+
+			html = render(t, BatchPage(loc, done))
+			require.Contains(t, html, pick("completed: 5 succeeded, 1 failed, 2 skipped in 15m30s",
+				"批量同步完成: 成功5, 失败1, 跳过2, 耗时15分30秒"))
+			require.NotContains(t, html, `/cancel"`)
+
+			changed := []market.DayCell{run.Days[8], run.Days[9]}
+			html = render(t, BatchUpdate(loc, run, changed, false))
+			for _, id := range []string{"batch-status", "batch-controls", "batch-progress", "batch-timing",
+				"batch-inflight", "batch-errors", CellID("daily", run.Days[8].Date), CellID("daily", run.Days[9].Date)} {
+				require.Contains(t, html, `id="`+id+`"`)
+			}
+			require.NotContains(t, html, `id="batch-grid"`)
+			require.NotContains(t, html, `<html`)
+			require.Equal(t, 8, strings.Count(html, `hx-swap-oob="true"`))
+
+			html = render(t, BatchUpdate(loc, run, nil, true))
+			require.Contains(t, html, `id="batch-grid" class="card mt-6" aria-labelledby="grid-title" hx-swap-oob="true"`)
+			require.Equal(t, len(run.Days), strings.Count(html, `id="cell-daily-`))
+
+			html = render(t, DashboardUpdate(loc, []market.BatchSummary{summary(run)}))
+			require.Contains(t, html, `id="active-batches"`)
+			require.Contains(t, html, `hx-swap-oob="true"`)
+			require.Contains(t, html, run.TaskID)
+
+			items := make([]market.BatchSummary, 3)
+			for i := range items {
+				items[i] = summary(done)
+			}
+			html = render(t, HistoryPage(loc, HistoryData{Items: items, Total: 95, Page: 2, PageSize: 20,
+				Filter: market.BatchFilter{Status: market.BatchCompleted}}))
+			require.Contains(t, html, `href="/batches?page=3&amp;status=completed"`)
+			require.Contains(t, html, `<option value="completed" selected`)
+			require.Contains(t, html, pick("Started by", "发起方"))
+
+			html = render(t, ErrorsPage(loc, ErrorsData{TaskID: run.TaskID, Total: 1, Page: 1, PageSize: 50,
+				Items: []market.ErrorRecord{{Dataset: "daily", Date: "2025-10-06", Attempt: 2, Message: "boom", Time: *run.StartTime}}}))
+			require.Contains(t, html, "boom")
+			require.Contains(t, html, "2025-10-20 09:00:00")
+
+			cov := market.Coverage{Dataset: "daily", Start: "2025-01-01", End: "2025-10-20", Loaded: 1, Missing: 1, FailedN: 1,
+				Days: []market.CoverageDay{{Date: "2025-01-02", Status: "loaded", Rows: 5300}, {Date: "2025-01-03", Status: "missing"},
+					{Date: "2025-01-06", Status: "failed"}}}
+			html = render(t, CoveragePage(loc, CoverageData{Dataset: "daily", Year: 2025, Years: []int{2024, 2025}, Coverage: []market.Coverage{cov}}))
+			for _, want := range []string{`hx-post="/coverage/sync"`, `name="days" value="2025-01-03"`, `name="days" value="2025-01-06"`,
+				`href="/coverage?dataset=daily&amp;year=2024"`, "5,300", `id="coverage-sync-result"`} {
+				require.Contains(t, html, want)
+			}
+			require.NotContains(t, html, `value="2025-01-02"`)
+
+			html = render(t, CoverageSyncResult(loc, SyncResult{TaskID: "x_y_1", Days: 3}))
+			require.Contains(t, html, `href="/batches/x_y_1"`)
+
+			require.Contains(t, render(t, NotFoundPage(loc, "")), "404")
+			require.Contains(t, render(t, ErrorPage(loc, 500, "err.internal")), T(lang, "err.internal"))
+			require.Contains(t, render(t, Flash(loc, FlashError, "err.not_found")), T(lang, "err.not_found"))
+		})
+	}
+}
+
+func TestCatalogComplete(t *testing.T) {
+	t.Parallel()
+	for key, e := range catalog {
+		require.NotEmpty(t, e.en, key)
+		require.NotEmpty(t, e.zh, key)
+		require.Equal(t, strings.Count(e.en, "%"), strings.Count(e.zh, "%"), key)
+	}
+	for _, st := range market.BatchStatuses() {
+		require.True(t, HasKey("status."+string(st)), st)
+	}
+	for _, st := range dayStates() {
+		require.True(t, HasKey("day."+string(st)), st)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	t.Parallel()
+	en, zh := Locale{Lang: LangEN}, Locale{Lang: LangZH}
+	d := 15*time.Minute + 30*time.Second
+	require.Equal(t, "15m30s", en.Duration(d))
+	require.Equal(t, "15分30秒", zh.Duration(d))
+	require.Equal(t, "1h2m5s", en.Duration(time.Hour+2*time.Minute+5*time.Second))
+	require.Equal(t, "1小时0分5秒", zh.Duration(time.Hour+5*time.Second))
+	require.Equal(t, "0s", en.Duration(0))
+	require.Equal(t, "1,234,567", en.Number(1234567))
+	require.Equal(t, "-1,000", en.Number(-1000))
+	require.Equal(t, "999", en.Number(999))
+	require.Equal(t, "2025-10-20 09:00:00", en.DateTime(time.Date(2025, 10, 20, 1, 0, 0, 0, time.UTC)))
+	require.Equal(t, "rows: 5", T(LangEN, "rows: %d", 5), "unknown keys pass through")
+	for _, tc := range []struct {
+		accept, cookie string
+		want           Lang
+	}{
+		{"", "", LangEN},
+		{"zh-CN,zh;q=0.9,en;q=0.8", "", LangZH},
+		{"en-US,en;q=0.9,zh-CN;q=0.8", "", LangEN},
+		{"fr-FR, zh-TW;q=0.5", "", LangZH},
+		{"zh-CN", "en", LangEN},
+		{"en", "zh", LangZH},
+		{"de;q=1, en;q=0.1, zh;q=0.2", "bogus", LangZH},
+	} {
+		require.Equal(t, tc.want, ParseLang(tc.accept, tc.cookie), fmt.Sprintf("%q %q", tc.accept, tc.cookie))
+	}
+}
