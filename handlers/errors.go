@@ -1,0 +1,123 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/views"
+)
+
+// requestError is a request that cannot even be read: malformed JSON, a field or query
+// parameter of the wrong type. It answers 400 with its message.
+type requestError struct{ msg string }
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(msg string) error { return &requestError{msg: msg} }
+
+// fieldError is an invalid value of one named field. Its text (what the API answers)
+// names the field; Key is the catalog key the form shows next to the field.
+type fieldError struct {
+	Field string
+	Key   string
+	Err   error
+}
+
+func (e *fieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *fieldError) Unwrap() error { return e.Err }
+
+// classify is the one place that maps an error to the HTTP status and the message a
+// client sees. Only faults of our own answer 5xx; those are logged here.
+func (s *server) classify(ctx context.Context, err error) (int, string) {
+	var re *requestError
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &re):
+		return fiber.StatusBadRequest, re.msg
+	case market.IsInputError(err):
+		return fiber.StatusUnprocessableEntity, err.Error()
+	case errors.Is(err, market.ErrNotFound):
+		return fiber.StatusNotFound, err.Error()
+	case errors.Is(err, market.ErrConflict):
+		return fiber.StatusConflict, err.Error()
+	case errors.As(err, &fe):
+		return fe.Code, fe.Message
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		// The client left or the server is stopping: not a fault worth an alert.
+		s.log.DebugContext(ctx, "request cancelled", "err", err)
+		return fiber.StatusServiceUnavailable, "request cancelled"
+	default:
+		s.log.ErrorContext(ctx, "request failed", "err", err)
+		return fiber.StatusInternalServerError, "internal server error"
+	}
+}
+
+// catalogKey is the catalog key pages show for err, so they speak the viewer's language.
+func catalogKey(err error) string {
+	var fe *fieldError
+	if errors.As(err, &fe) && fe.Key != "" {
+		return fe.Key
+	}
+	switch {
+	case errors.Is(err, market.ErrInvalidDate):
+		return "err.date_invalid"
+	case errors.Is(err, market.ErrInvalidRange):
+		return "err.range"
+	case errors.Is(err, market.ErrOutsideCalendar):
+		return "err.outside_calendar"
+	case errors.Is(err, market.ErrUnknownDataset):
+		return "err.dataset_unknown"
+	case errors.Is(err, market.ErrNotFound):
+		return "err.not_found"
+	case errors.Is(err, market.ErrConflict):
+		return "err.conflict"
+	case market.IsInputError(err):
+		return err.Error()
+	}
+	return "err.internal"
+}
+
+// apiError is the JSON body of every API error, as the old system answered them.
+type apiError struct {
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+// handleError is Fiber's error handler: JSON for the API, a flash for htmx requests,
+// an error page otherwise.
+func (s *server) handleError(c *fiber.Ctx, err error) error {
+	status, msg := s.classify(c.UserContext(), err)
+	path := c.Path()
+	if strings.HasPrefix(path, "/api/") || path == "/healthz" {
+		return c.Status(status).JSON(apiError{Status: "error", Message: msg})
+	}
+	loc := s.locale(c)
+	if isHTMX(c) {
+		return s.render(c, status, views.Flash(loc, views.FlashError, pageMessage(status, err)))
+	}
+	if status == fiber.StatusNotFound {
+		what := ""
+		if errors.Is(err, market.ErrNotFound) {
+			what = "err.not_found"
+		}
+		return s.render(c, status, views.NotFoundPage(loc, what))
+	}
+	return s.render(c, status, views.ErrorPage(loc, status, pageMessage(status, err)))
+}
+
+// pageMessage is what a page says about err: a catalog key where one fits.
+func pageMessage(status int, err error) string {
+	if status >= 500 {
+		return "err.internal"
+	}
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		return http.StatusText(fe.Code)
+	}
+	return catalogKey(err)
+}

@@ -1,0 +1,336 @@
+package handlers
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/views"
+)
+
+// Page sizes of the HTML lists.
+const (
+	historyPageSize = 25
+	errorsPageSize  = 50
+	recentCount     = 10
+)
+
+// langCookie remembers the language a viewer chose.
+const langCookie = "lang"
+
+// locale is how a request's page speaks: the cookie's language, else Accept-Language.
+func (s *server) locale(c *fiber.Ctx) views.Locale {
+	return views.Locale{
+		Lang: views.ParseLang(c.Get(fiber.HeaderAcceptLanguage), c.Cookies(langCookie)),
+		Zone: s.zone,
+		Path: strings.Clone(c.OriginalURL()),
+	}
+}
+
+func isHTMX(c *fiber.Ctx) bool { return c.Get("HX-Request") == "true" }
+
+// render writes a component as the HTML answer.
+func (s *server) render(c *fiber.Ctx, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.UserContext(), &buf); err != nil {
+		return fmt.Errorf("rendering: %w", err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(buf.Bytes())
+}
+
+// dashboard is GET /: the start form, the running batches and the latest finished.
+func (s *server) dashboard(c *fiber.Ctx) error {
+	return s.renderDashboard(c, fiber.StatusOK, views.NewStartForm(s.lastTradingDay()))
+}
+
+func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm) error {
+	ctx := c.UserContext()
+	active, err := s.batches.Active(ctx)
+	if err != nil {
+		return err
+	}
+	latest, _, err := s.batches.Batches(ctx, market.BatchFilter{Limit: 2 * recentCount})
+	if err != nil {
+		return err
+	}
+	var recent []market.BatchSummary
+	for _, b := range latest {
+		if b.Status.Finished() && len(recent) < recentCount {
+			recent = append(recent, b)
+		}
+	}
+	return s.render(c, status, views.DashboardPage(s.locale(c), views.DashboardData{
+		Form: form, Active: active, Recent: recent}))
+}
+
+// startForm is POST /batches from the dashboard's form. htmx gets the form back (with
+// its field errors, or reset and the new batch out of band); a plain POST is redirected
+// to the new batch's page.
+func (s *server) startForm(c *fiber.Ctx) error {
+	form := views.StartForm{
+		Start:    strings.TrimSpace(c.FormValue(views.FieldStart)),
+		End:      strings.TrimSpace(c.FormValue(views.FieldEnd)),
+		Datasets: formValues(c, views.FieldDatasets),
+		Force:    isTrue(c.FormValue(views.FieldForce)),
+		Priority: market.PriorityDefault,
+	}
+	in := specInput{Start: &form.Start, End: &form.End, Datasets: form.Datasets, RequireDataset: true, Force: form.Force}
+	var prioErr *fieldError
+	if v := strings.TrimSpace(c.FormValue(views.FieldPriority)); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			prioErr = &fieldError{Field: views.FieldPriority, Key: "err.priority",
+				Err: fmt.Errorf("%w: priority must be 1 (urgent) to 4 (low), not %q", market.ErrInvalidInput, v)}
+		} else {
+			in.Priority, form.Priority = &p, p
+		}
+	}
+	spec, errs := s.parseSpec(in)
+	if prioErr != nil {
+		errs = append(errs, prioErr)
+	}
+	if len(errs) > 0 {
+		form.Errors = make(map[string]string, len(errs))
+		for _, e := range errs {
+			if _, seen := form.Errors[e.Field]; !seen {
+				form.Errors[e.Field] = e.Key
+			}
+		}
+		return s.formRejected(c, fiber.StatusUnprocessableEntity, form)
+	}
+	spec.CreatedBy, spec.CreatedFrom = market.OriginWeb, c.IP()
+	snap, err := s.batches.Start(c.UserContext(), spec)
+	if err != nil {
+		status, _ := s.classify(c.UserContext(), err)
+		form.Errors = map[string]string{views.FieldForm: pageMessage(status, err)}
+		return s.formRejected(c, status, form)
+	}
+	if !isHTMX(c) {
+		return c.Redirect(views.BatchURL(snap.TaskID), fiber.StatusSeeOther)
+	}
+	return s.render(c, fiber.StatusOK, views.BatchStarted(s.locale(c), form, summaryOf(snap)))
+}
+
+// formRejected answers a form that did not start a batch: to htmx the form with its
+// errors (200, so every htmx swaps it; 5xx stays 5xx), to a plain POST the dashboard.
+func (s *server) formRejected(c *fiber.Ctx, status int, form views.StartForm) error {
+	if isHTMX(c) {
+		if status < 500 {
+			status = fiber.StatusOK
+		}
+		return s.render(c, status, views.BatchForm(s.locale(c), form))
+	}
+	return s.renderDashboard(c, status, form)
+}
+
+// summaryOf is the history line of a snapshot.
+func summaryOf(s *market.Snapshot) market.BatchSummary {
+	return market.BatchSummary{
+		TaskID: s.TaskID, Status: s.Status, Datasets: s.Datasets, StartDate: s.StartDate,
+		EndDate: s.EndDate, Total: s.Total, Success: s.Success, Failed: s.Failed,
+		Skipped: s.Skipped, RowsLoaded: s.RowsLoaded, Priority: s.Priority,
+		CreatedAt: s.CreatedAt, CreatedBy: s.CreatedBy, StartTime: s.StartTime,
+		EndTime: s.EndTime, Message: s.Message,
+	}
+}
+
+// history is GET /batches?status=&dataset=&page=. Unknown filter values are ignored.
+func (s *server) history(c *fiber.Ctx) error {
+	var f market.BatchFilter
+	if st := market.BatchStatus(c.Query("status")); slices.Contains(market.BatchStatuses(), st) {
+		f.Status = st
+	}
+	if ds := c.Query("dataset"); slices.Contains(market.DatasetNames(), ds) {
+		f.Dataset = ds
+	}
+	p := pageNumber(c)
+	f.Limit, f.Offset = historyPageSize, (p-1)*historyPageSize
+	items, total, err := s.batches.Batches(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, views.HistoryPage(s.locale(c), views.HistoryData{
+		Items: items, Total: total, Page: p, PageSize: historyPageSize, Filter: f}))
+}
+
+// batchPage is GET /batches/:task_id, the live progress page.
+func (s *server) batchPage(c *fiber.Ctx) error {
+	id := taskID(c)
+	snap, err := s.batches.Snapshot(c.UserContext(), id)
+	if err != nil {
+		return batchErr(id, err)
+	}
+	return s.render(c, fiber.StatusOK, views.BatchPage(s.locale(c), snap))
+}
+
+// errorsPage is GET /batches/:task_id/errors?page=.
+func (s *server) errorsPage(c *fiber.Ctx) error {
+	id := taskID(c)
+	p := pageNumber(c)
+	items, total, err := s.batches.Errors(c.UserContext(), id, errorsPageSize, (p-1)*errorsPageSize)
+	if err != nil {
+		return batchErr(id, err)
+	}
+	return s.render(c, fiber.StatusOK, views.ErrorsPage(s.locale(c), views.ErrorsData{
+		TaskID: id, Items: items, Total: total, Page: p, PageSize: errorsPageSize}))
+}
+
+// actionDone is the catalog key of each action's confirmation.
+var actionDone = map[string]string{
+	"cancel": "action.cancelled",
+	"pause":  "action.paused",
+	"resume": "action.resumed",
+	"retry":  "action.retried",
+}
+
+// pageAction is POST /batches/:task_id/{cancel,pause,resume,retry} from the batch page's
+// buttons: htmx gets a flash and, out of band, the refreshed status and controls; errors
+// answer their status (409 for a state that does not allow it) with a flash.
+func (s *server) pageAction(action string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		id := taskID(c)
+		if _, _, err := s.act(c.UserContext(), action, id, market.Actor{By: market.OriginWeb, From: c.IP()}); err != nil {
+			return err
+		}
+		if !isHTMX(c) {
+			return c.Redirect(views.BatchURL(id), fiber.StatusSeeOther)
+		}
+		loc := s.locale(c)
+		loc.Path = ""
+		comps := []templ.Component{views.Flash(loc, views.FlashSuccess, actionDone[action])}
+		if snap, err := s.batches.Snapshot(c.UserContext(), id); err == nil {
+			comps = append(comps, views.BatchUpdate(loc, snap, nil, false))
+		}
+		return s.render(c, fiber.StatusOK, templ.Join(comps...))
+	}
+}
+
+// coveragePage is GET /coverage?dataset=&year=: a year's heatmap of one dataset.
+func (s *server) coveragePage(c *fiber.Ctx) error {
+	dataset := c.Query("dataset")
+	if !slices.Contains(market.DatasetNames(), dataset) {
+		dataset = market.DatasetNames()[0]
+	}
+	today := s.today()
+	last := earlier(today, s.cal.Last())
+	var years []int
+	for y := s.cal.First().Year(); y <= last.Year(); y++ {
+		years = append(years, y)
+	}
+	year := c.QueryInt("year", last.Year())
+	year = max(min(year, last.Year()), s.cal.First().Year())
+	start := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := earlier(time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC), last)
+	cov, err := s.batches.Coverage(c.UserContext(), dataset, start, end)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, views.CoveragePage(s.locale(c), views.CoverageData{
+		Dataset: dataset, Year: year, Years: years, Coverage: []market.Coverage{*cov}}))
+}
+
+// coverageSync is POST /coverage/sync with days=YYYY-MM-DD…: one batch from the first to
+// the last selected day (days already loaded in between are skipped by the engine).
+func (s *server) coverageSync(c *fiber.Ctx) error {
+	loc := s.locale(c)
+	fail := func(status int, key string) error {
+		return s.render(c, status, views.CoverageSyncResult(loc, views.SyncResult{Error: key}))
+	}
+	days := formValues(c, "days")
+	if len(days) == 0 {
+		return fail(fiber.StatusUnprocessableEntity, "err.no_days")
+	}
+	var first, last time.Time
+	for i, v := range days {
+		d, err := market.ParseDate(strings.TrimSpace(v))
+		if err != nil {
+			return fail(fiber.StatusUnprocessableEntity, "err.date_invalid")
+		}
+		if i == 0 || d.Before(first) {
+			first = d
+		}
+		if i == 0 || d.After(last) {
+			last = d
+		}
+	}
+	start, end := first.Format(market.DateLayout), last.Format(market.DateLayout)
+	var datasets []string
+	if ds := c.FormValue("dataset"); ds != "" {
+		datasets = []string{ds}
+	}
+	spec, errs := s.parseSpec(specInput{Start: &start, End: &end, Datasets: datasets})
+	if len(errs) > 0 {
+		return fail(fiber.StatusUnprocessableEntity, errs[0].Key)
+	}
+	spec.CreatedBy, spec.CreatedFrom = market.OriginWeb, c.IP()
+	snap, err := s.batches.Start(c.UserContext(), spec)
+	if err != nil {
+		status, _ := s.classify(c.UserContext(), err)
+		return fail(status, pageMessage(status, err))
+	}
+	return s.render(c, fiber.StatusOK, views.CoverageSyncResult(loc, views.SyncResult{
+		TaskID: snap.TaskID, Days: calendarDays(spec.Start, spec.End)}))
+}
+
+// setLang is GET /lang/:lang?next=: remembers the language for a year and goes back.
+func (s *server) setLang(c *fiber.Ctx) error {
+	lang := views.ParseLang("", c.Params("lang"))
+	c.Cookie(&fiber.Cookie{
+		Name:     langCookie,
+		Value:    string(lang),
+		Path:     "/",
+		MaxAge:   365 * 24 * 60 * 60,
+		Expires:  s.now().AddDate(1, 0, 0),
+		SameSite: fiber.CookieSameSiteLaxMode,
+	})
+	return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
+}
+
+// safeNext keeps a redirect on this site: a local absolute path, else "/".
+func safeNext(next string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return "/"
+	}
+	return next
+}
+
+// pageNumber reads ?page=, 1 when absent or invalid.
+func pageNumber(c *fiber.Ctx) int {
+	return max(c.QueryInt("page", 1), 1)
+}
+
+// formValues returns every value of a form field (checkboxes send one per tick).
+func formValues(c *fiber.Ctx, key string) []string {
+	var out []string
+	if mf, err := c.MultipartForm(); err == nil {
+		for _, v := range mf.Value[key] {
+			out = append(out, strings.TrimSpace(v))
+		}
+		return out
+	}
+	for _, v := range c.Request().PostArgs().PeekMulti(key) {
+		out = append(out, strings.TrimSpace(string(v)))
+	}
+	return out
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "on", "1", "yes":
+		return true
+	}
+	return false
+}

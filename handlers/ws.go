@@ -1,0 +1,80 @@
+package handlers
+
+import (
+	"time"
+
+	"github.com/fasthttp/websocket"
+	fws "github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/marketsync/marketsync/internal/live"
+)
+
+// Locals keys passed from the upgrade check to the socket handler.
+const (
+	localTopic = "live.topic"
+	localLang  = "live.lang"
+)
+
+// wsUpgrade lets only WebSocket handshakes through and notes the viewer's language.
+func (s *server) wsUpgrade(c *fiber.Ctx) error {
+	if !fws.IsWebSocketUpgrade(c) {
+		return fiber.ErrUpgradeRequired
+	}
+	c.Locals(localLang, string(s.locale(c).Lang))
+	return c.Next()
+}
+
+// wsBatch checks that the batch exists before its socket opens (404 otherwise).
+func (s *server) wsBatch(c *fiber.Ctx) error {
+	id := taskID(c)
+	if _, err := s.batches.Snapshot(c.UserContext(), id); err != nil {
+		return batchErr(id, err)
+	}
+	c.Locals(localTopic, live.BatchTopic(id))
+	return c.Next()
+}
+
+// wsDashboard sets the dashboard's topic.
+func (s *server) wsDashboard(c *fiber.Ctx) error {
+	c.Locals(localTopic, live.DashboardTopic)
+	return c.Next()
+}
+
+// wsServe feeds one socket from the hub until the client leaves, falls behind (dropped
+// at the write deadline) or the hub shuts down (closed with 1012 "server shutting down").
+func (s *server) wsServe(conn *fws.Conn) {
+	topic, _ := conn.Locals(localTopic).(live.Topic)
+	lang, _ := conn.Locals(localLang).(string)
+	// The contrib Conn goes back to its pool when this function returns; the reader
+	// goroutine holds the underlying connection instead.
+	ws := conn.Conn
+	sub, err := s.hub.Subscribe(topic, lang)
+	if err != nil {
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseServiceRestart, live.ShutdownMessage), time.Now().Add(time.Second))
+		return
+	}
+	idle := 2*s.hub.PingInterval() + 10*time.Second
+	ws.SetReadLimit(4096)
+	_ = ws.SetReadDeadline(time.Now().Add(idle))
+	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(idle)) })
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		defer sub.Close()
+		for {
+			// Browsers send nothing but control frames; reading processes them and
+			// notices the client leaving.
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+			_ = ws.SetReadDeadline(time.Now().Add(idle))
+		}
+	}()
+	if err := s.hub.Serve(sub, ws); err != nil {
+		s.log.Info("websocket client dropped", "topic", topic, "ip", conn.IP(), "err", err)
+	}
+	_ = ws.Close()
+	<-readerDone
+}

@@ -1,0 +1,369 @@
+// Package live pushes batch progress to browsers. A Hub in each process LISTENs on the
+// engine's PostgreSQL channel, so it hears every batch whichever process runs it; for each
+// topic (one batch, or the dashboard) that has subscribers it loads the state once,
+// renders the fragment once per language, and hands the bytes to every subscriber's
+// one-slot mailbox, where the latest state wins.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/marketsync/marketsync/internal/engine"
+	"github.com/marketsync/marketsync/internal/market"
+)
+
+// Loader reads the state the hub pushes. *engine.Engine satisfies it.
+type Loader interface {
+	// Snapshot returns the batch taskID with its grid of days.
+	Snapshot(ctx context.Context, taskID string) (*market.Snapshot, error)
+	// Active lists the batches not finished yet.
+	Active(ctx context.Context) ([]market.BatchSummary, error)
+}
+
+var _ Loader = (*engine.Engine)(nil)
+
+// Renderer turns state into the bytes sent to a browser (an htmx out-of-band fragment).
+// The hub calls it once per update and language, never once per viewer; main passes one
+// in, so the hub knows nothing of templates.
+type Renderer interface {
+	// RenderBatch renders the update of a batch in lang. With full set it renders the whole
+	// state (cells is then every cell of the grid); otherwise only the counters and the
+	// cells that changed since the previous push.
+	RenderBatch(lang string, snap *market.Snapshot, cells []market.DayCell, full bool) ([]byte, error)
+	// RenderDashboard renders the running batches for the dashboard in lang.
+	RenderDashboard(lang string, active []market.BatchSummary) ([]byte, error)
+}
+
+// HubConfig tunes a Hub. Loader and Renderer are required; zero durations take defaults.
+type HubConfig struct {
+	// Loader reads snapshots and the active batches.
+	Loader Loader
+	// Renderer renders the fragments.
+	Renderer Renderer
+	// Interval is the least time between two pushes of one topic (default 100 ms): the
+	// first change is pushed at once, later ones coalesced, the final state always sent.
+	Interval time.Duration
+	// WriteTimeout bounds one write to a client (default 5 s); a client slower than that
+	// is dropped.
+	WriteTimeout time.Duration
+	// PingInterval is how often an idle socket is pinged to find dead peers (default 30 s).
+	PingInterval time.Duration
+	// ReconnectMin and ReconnectMax bound the backoff between attempts to reconnect the
+	// listening connection (defaults 100 ms and 5 s).
+	ReconnectMin time.Duration
+	ReconnectMax time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Topic names what a subscriber watches: one batch or the dashboard.
+type Topic string
+
+// DashboardTopic is the dashboard's list of running batches; every batch change touches it.
+const DashboardTopic Topic = "dashboard"
+
+const batchPrefix = "batch/"
+
+// BatchTopic is the topic of the batch taskID.
+func BatchTopic(taskID string) Topic { return Topic(batchPrefix + taskID) }
+
+// ErrClosed is returned by Subscribe after Shutdown.
+var ErrClosed = errors.New("live: hub is shut down")
+
+// The close code and reason sent to clients when the server stops. 1012 (Service
+// Restart, RFC 6455 registry) rather than 1001: htmx's ws extension reconnects after it,
+// so a browser moves to the restarted or another instance by itself.
+const (
+	CloseServiceRestart = 1012
+	ShutdownMessage     = "server shutting down"
+)
+
+// Hub fans batch progress out to subscribers. Build it with NewHub, run its listener with
+// Run, end it with Shutdown.
+type Hub struct {
+	pool   *pgxpool.Pool
+	cfg    HubConfig
+	logger *slog.Logger
+
+	ctx    context.Context // ends at Shutdown; topic loops run under it
+	cancel context.CancelFunc
+
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	mu     sync.Mutex
+	topics map[Topic]*topic
+	closed bool
+}
+
+// NewHub builds a hub that listens through its own connection made from pool's config.
+func NewHub(pool *pgxpool.Pool, cfg *HubConfig, logger *slog.Logger) (*Hub, error) {
+	if pool == nil {
+		return nil, errors.New("live: NewHub needs a pool")
+	}
+	if cfg == nil || cfg.Loader == nil || cfg.Renderer == nil {
+		return nil, errors.New("live: HubConfig needs a Loader and a Renderer")
+	}
+	c := *cfg
+	if c.Interval <= 0 {
+		c.Interval = 100 * time.Millisecond
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 5 * time.Second
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 30 * time.Second
+	}
+	if c.ReconnectMin <= 0 {
+		c.ReconnectMin = 100 * time.Millisecond
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		c.ReconnectMax = max(5*time.Second, c.ReconnectMin)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{
+		pool:   pool,
+		cfg:    c,
+		logger: logger,
+		ctx:    ctx,
+		cancel: cancel,
+		ready:  make(chan struct{}),
+		topics: make(map[Topic]*topic),
+	}, nil
+}
+
+// Ready is closed once the hub listens for the first time.
+func (h *Hub) Ready() <-chan struct{} { return h.ready }
+
+// Run listens for progress notifications until ctx ends, reconnecting with backoff when
+// the connection drops. It returns nil when ctx ends.
+func (h *Hub) Run(ctx context.Context) error {
+	backoff := h.cfg.ReconnectMin
+	for {
+		listened, err := h.listen(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if listened {
+			backoff = h.cfg.ReconnectMin
+		}
+		h.logger.Warn("live: listening connection lost; reconnecting", "err", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, h.cfg.ReconnectMax)
+	}
+}
+
+// listen holds one connection on the channel until it fails; listened reports whether
+// LISTEN succeeded.
+func (h *Hub) listen(ctx context.Context) (listened bool, err error) {
+	conn, err := pgx.ConnectConfig(ctx, h.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return false, fmt.Errorf("connecting: %w", err)
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		conn.Close(closeCtx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{engine.ProgressChannel}.Sanitize()); err != nil {
+		return false, fmt.Errorf("listening: %w", err)
+	}
+	h.readyOnce.Do(func() { close(h.ready) })
+	// Anything may have changed while no connection listened: refresh every topic.
+	h.wakeAll()
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return true, err
+		}
+		h.notify(n.Payload)
+	}
+}
+
+// notify marks the batch's topic and the dashboard as changed.
+func (h *Hub) notify(taskID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t := h.topics[BatchTopic(taskID)]; t != nil {
+		t.poke(t.wake)
+	}
+	if t := h.topics[DashboardTopic]; t != nil {
+		t.poke(t.wake)
+	}
+}
+
+func (h *Hub) wakeAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, t := range h.topics {
+		t.poke(t.wake)
+	}
+}
+
+// Subscribe registers a viewer of topic who reads lang. The subscription receives the
+// full current state at once, then updates; Close it when the viewer leaves.
+func (h *Hub) Subscribe(tp Topic, lang string) (*Subscription, error) {
+	var v view
+	switch {
+	case tp == DashboardTopic:
+		v = &dashboardView{hub: h}
+	case len(tp) > len(batchPrefix) && string(tp[:len(batchPrefix)]) == batchPrefix:
+		v = &batchView{hub: h, taskID: string(tp[len(batchPrefix):])}
+	default:
+		return nil, fmt.Errorf("live: unknown topic %q", tp)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	t := h.topics[tp]
+	if t == nil {
+		t = newTopic(h, tp, v)
+		h.topics[tp] = t
+		go t.run()
+	}
+	sub := &Subscription{
+		hub:   h,
+		topic: t,
+		lang:  lang,
+		c:     make(chan []byte, 1),
+		done:  make(chan struct{}),
+		fresh: true,
+	}
+	t.mu.Lock()
+	t.subs[sub] = struct{}{}
+	t.mu.Unlock()
+	t.poke(t.joined)
+	return sub, nil
+}
+
+// unsubscribe removes sub, and its topic when it was the last one.
+func (h *Hub) unsubscribe(sub *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := sub.topic
+	t.mu.Lock()
+	delete(t.subs, sub)
+	empty := len(t.subs) == 0
+	t.mu.Unlock()
+	if empty && h.topics[t.key] == t {
+		delete(h.topics, t.key)
+		t.cancel()
+	}
+}
+
+// Shutdown ends every subscription with the close code 1012 and the reason "server
+// shutting down", so socket handlers close their sockets and return; later Subscribe
+// calls fail with ErrClosed. It is safe to call more than once.
+func (h *Hub) Shutdown() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	var subs []*Subscription
+	for _, t := range h.topics {
+		t.mu.Lock()
+		for s := range t.subs {
+			subs = append(subs, s)
+		}
+		t.mu.Unlock()
+	}
+	h.mu.Unlock()
+	h.cancel()
+	for _, s := range subs {
+		s.end(CloseServiceRestart, ShutdownMessage)
+	}
+}
+
+// Subscription is one viewer of one topic. Its mailbox holds one message: a newer one
+// replaces an unsent one, and then carries the full state, so nothing is lost.
+type Subscription struct {
+	hub   *Hub
+	topic *topic
+	lang  string
+	c     chan []byte
+
+	// fresh is set until the subscriber got its first full render; guarded by topic.mu.
+	fresh bool
+
+	once        sync.Once
+	done        chan struct{}
+	closeCode   int
+	closeReason string
+}
+
+// C delivers the rendered messages, newest state last.
+func (s *Subscription) C() <-chan []byte { return s.c }
+
+// Done is closed when the subscription ends: closed by its owner, or by Shutdown.
+func (s *Subscription) Done() <-chan struct{} { return s.done }
+
+// CloseReason is the code and reason to send to the client once Done is closed; code 0
+// means the client left on its own and needs no close frame.
+func (s *Subscription) CloseReason() (code int, reason string) {
+	select {
+	case <-s.done:
+		return s.closeCode, s.closeReason
+	default:
+		return 0, ""
+	}
+}
+
+// Close ends the subscription. It is safe to call more than once.
+func (s *Subscription) Close() { s.end(0, "") }
+
+func (s *Subscription) end(code int, reason string) {
+	s.once.Do(func() {
+		s.closeCode, s.closeReason = code, reason
+		close(s.done)
+		s.hub.unsubscribe(s)
+	})
+}
+
+// deliver puts msg in the mailbox. If the slot still holds an unsent message, the
+// subscriber has missed a step, so the unsent one is replaced by full() instead.
+func (s *Subscription) deliver(msg []byte, full func() []byte) {
+	select {
+	case s.c <- msg:
+		return
+	default:
+	}
+	f := full()
+	if f == nil {
+		return
+	}
+	select {
+	case <-s.c:
+	default:
+	}
+	// Only the topic's loop sends, so the slot is free now.
+	select {
+	case s.c <- f:
+	default:
+	}
+}
+
+// PingInterval is how often Serve pings an idle client; a socket's reader may treat a
+// peer silent for a few of these as dead.
+func (h *Hub) PingInterval() time.Duration { return h.cfg.PingInterval }

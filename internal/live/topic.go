@@ -1,0 +1,269 @@
+package live
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/marketsync/marketsync/internal/market"
+)
+
+// view is the state behind one topic: it loads the newest state and renders it.
+type view interface {
+	// refresh loads the newest state; the previous one is kept to compute what changed.
+	refresh(ctx context.Context) error
+	// loaded reports whether refresh has succeeded at least once.
+	loaded() bool
+	// render renders the change since the previous refresh, or with full the whole state.
+	render(lang string, full bool) ([]byte, error)
+}
+
+// topic is one batch's (or the dashboard's) subscribers and the loop that feeds them.
+// Only its loop sends to its subscribers' mailboxes.
+type topic struct {
+	hub    *Hub
+	key    Topic
+	view   view
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	wake   chan struct{} // the state changed
+	joined chan struct{} // a subscriber joined and waits for the full state
+
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+}
+
+func newTopic(h *Hub, key Topic, v view) *topic {
+	ctx, cancel := context.WithCancel(h.ctx)
+	return &topic{
+		hub:    h,
+		key:    key,
+		view:   v,
+		ctx:    ctx,
+		cancel: cancel,
+		wake:   make(chan struct{}, 1),
+		joined: make(chan struct{}, 1),
+		subs:   make(map[*Subscription]struct{}),
+	}
+}
+
+// poke signals c without ever blocking: one pending signal is enough.
+func (t *topic) poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// retryDelay is how long a topic waits before loading again after a failed load.
+const retryDelay = time.Second
+
+// run pushes the first change at once and later ones at most every Interval; a change
+// that arrives while waiting is folded into one trailing push of the newest state.
+func (t *topic) run() {
+	cfg := &t.hub.cfg
+	var (
+		last  time.Time
+		timer *time.Timer
+		tick  <-chan time.Time
+		dirty bool
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	schedule := func(d time.Duration) {
+		timer = time.NewTimer(d)
+		tick = timer.C
+	}
+	push := func() {
+		dirty = false
+		last = cfg.Now()
+		if !t.update() {
+			dirty = true
+			if tick == nil {
+				schedule(max(cfg.Interval, retryDelay))
+			}
+		}
+	}
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-t.joined:
+			if !t.view.loaded() {
+				push()
+			} else {
+				t.welcome()
+			}
+		case <-t.wake:
+			dirty = true
+			if tick != nil {
+				continue // a push is already scheduled
+			}
+			if wait := last.Add(cfg.Interval).Sub(cfg.Now()); wait > 0 {
+				schedule(wait)
+				continue
+			}
+			push()
+		case <-tick:
+			tick, timer = nil, nil
+			if dirty {
+				push()
+			}
+		}
+	}
+}
+
+// members returns the subscribers, and clears the fresh flag of those that will get
+// their full state now.
+func (t *topic) members() (subs []*Subscription, fresh []bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for s := range t.subs {
+		subs = append(subs, s)
+		fresh = append(fresh, s.fresh)
+		s.fresh = false
+	}
+	return subs, fresh
+}
+
+// renders memoises one update's renders per language and kind.
+type renders struct {
+	t    *topic
+	msgs map[rkey][]byte
+}
+
+type rkey struct {
+	lang string
+	full bool
+}
+
+func (r *renders) get(lang string, full bool) []byte {
+	if _, whole := r.t.view.(*dashboardView); whole {
+		full = false // the dashboard's render is always whole
+	}
+	k := rkey{lang, full}
+	if b, ok := r.msgs[k]; ok {
+		return b
+	}
+	b, err := r.t.view.render(lang, full)
+	if err != nil {
+		r.t.hub.logger.Error("live: rendering", "topic", r.t.key, "lang", lang, "full", full, "err", err)
+		b = nil
+	}
+	r.msgs[k] = b
+	return b
+}
+
+// update loads the newest state and pushes it; it reports false when loading failed.
+func (t *topic) update() bool {
+	if err := t.view.refresh(t.ctx); err != nil {
+		if t.ctx.Err() == nil {
+			t.hub.logger.Error("live: loading", "topic", t.key, "err", err)
+		}
+		return false
+	}
+	subs, fresh := t.members()
+	r := &renders{t: t, msgs: make(map[rkey][]byte)}
+	for i, s := range subs {
+		full := func() []byte { return r.get(s.lang, true) }
+		if fresh[i] {
+			if b := full(); b != nil {
+				s.deliver(b, full)
+			}
+			continue
+		}
+		if b := r.get(s.lang, false); b != nil {
+			s.deliver(b, full)
+		}
+	}
+	return true
+}
+
+// welcome sends the full state to subscribers that just joined.
+func (t *topic) welcome() {
+	subs, fresh := t.members()
+	r := &renders{t: t, msgs: make(map[rkey][]byte)}
+	for i, s := range subs {
+		if !fresh[i] {
+			continue
+		}
+		full := func() []byte { return r.get(s.lang, true) }
+		if b := full(); b != nil {
+			s.deliver(b, full)
+		}
+	}
+}
+
+// batchView is one batch's snapshot and the grid cells changed by the last refresh.
+type batchView struct {
+	hub     *Hub
+	taskID  string
+	snap    *market.Snapshot
+	changed []market.DayCell
+}
+
+func (v *batchView) loaded() bool { return v.snap != nil }
+
+func (v *batchView) refresh(ctx context.Context) error {
+	next, err := v.hub.cfg.Loader.Snapshot(ctx, v.taskID)
+	if err != nil {
+		return err
+	}
+	var prev []market.DayCell
+	if v.snap != nil {
+		prev = v.snap.Days
+	}
+	v.changed = ChangedCells(prev, next.Days)
+	v.snap = next
+	return nil
+}
+
+func (v *batchView) render(lang string, full bool) ([]byte, error) {
+	if full {
+		return v.hub.cfg.Renderer.RenderBatch(lang, v.snap, v.snap.Days, true)
+	}
+	return v.hub.cfg.Renderer.RenderBatch(lang, v.snap, v.changed, false)
+}
+
+// dashboardView is the list of running batches; its render is always whole.
+type dashboardView struct {
+	hub    *Hub
+	active []market.BatchSummary
+	ok     bool
+}
+
+func (v *dashboardView) loaded() bool { return v.ok }
+
+func (v *dashboardView) refresh(ctx context.Context) error {
+	active, err := v.hub.cfg.Loader.Active(ctx)
+	if err != nil {
+		return err
+	}
+	v.active, v.ok = active, true
+	return nil
+}
+
+func (v *dashboardView) render(lang string, _ bool) ([]byte, error) {
+	return v.hub.cfg.Renderer.RenderDashboard(lang, v.active)
+}
+
+// ChangedCells returns the cells of next that are new or differ from prev, in next's
+// order.
+func ChangedCells(prev, next []market.DayCell) []market.DayCell {
+	type key struct{ dataset, date string }
+	old := make(map[key]market.DayCell, len(prev))
+	for _, c := range prev {
+		old[key{c.Dataset, c.Date}] = c
+	}
+	var out []market.DayCell
+	for _, c := range next {
+		if p, ok := old[key{c.Dataset, c.Date}]; !ok || p != c {
+			out = append(out, c)
+		}
+	}
+	return out
+}
