@@ -21,6 +21,9 @@ type DB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// Event times (a day started, finished, a batch ended) are clock_timestamp(), not now():
+// now() is when the transaction began, before the day's COPY.
+
 // Batch is a batches row.
 type Batch struct {
 	ID          int64
@@ -160,8 +163,8 @@ func Days(ctx context.Context, db DB, batchID int64) ([]Day, error) {
 func SetBatchStatus(ctx context.Context, db DB, id int64, status market.BatchStatus, message string) error {
 	_, err := db.Exec(ctx, `
 		UPDATE batches SET status = $2, message = $3,
-			started_at = CASE WHEN $2 IN ('running') THEN coalesce(started_at, now()) ELSE started_at END,
-			finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN now() ELSE NULL END
+			started_at = CASE WHEN $2 IN ('running') THEN coalesce(started_at, clock_timestamp()) ELSE started_at END,
+			finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN clock_timestamp() ELSE NULL END
 		WHERE id = $1`, id, status, message)
 	return err
 }
@@ -174,8 +177,8 @@ func FinishIfDone(ctx context.Context, tx pgx.Tx, id int64) (market.BatchStatus,
 	err := tx.QueryRow(ctx, `
 		UPDATE batches SET
 			status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE 'completed' END,
-			started_at = coalesce(started_at, now()),
-			finished_at = now()
+			started_at = coalesce(started_at, clock_timestamp()),
+			finished_at = clock_timestamp()
 		WHERE id = $1 AND status IN ('queued', 'running', 'paused', 'cancelling')
 		  AND NOT EXISTS (SELECT 1 FROM batch_days WHERE batch_id = $1 AND status IN ('pending', 'running'))
 		RETURNING status`, id).Scan(&status)
@@ -203,7 +206,7 @@ func ClaimDay(ctx context.Context, tx pgx.Tx, batchID int64, dataset string, day
 		return b, false, nil
 	}
 	tag, err := tx.Exec(ctx, `
-		UPDATE batch_days SET status = 'running', attempts = $6, job_id = $5, started_at = now(), finished_at = NULL
+		UPDATE batch_days SET status = 'running', attempts = $6, job_id = $5, started_at = clock_timestamp(), finished_at = NULL
 		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND gen = $4 AND status IN ('pending', 'running')`,
 		batchID, dataset, day, gen, jobID, attempt)
 	if err != nil {
@@ -224,7 +227,7 @@ func ClaimDay(ctx context.Context, tx pgx.Tx, batchID int64, dataset string, day
 func FinishDay(ctx context.Context, db DB, batchID int64, dataset string, day time.Time, status market.DayStatus, rows int64, errMsg *string) error {
 	_, err := db.Exec(ctx, `
 		UPDATE batch_days SET status = $4, rows = $5, error = $6,
-			finished_at = CASE WHEN $4 = 'pending' THEN NULL ELSE now() END
+			finished_at = CASE WHEN $4 = 'pending' THEN NULL ELSE clock_timestamp() END
 		WHERE batch_id = $1 AND dataset = $2 AND day = $3`,
 		batchID, dataset, day, status, rows, errMsg)
 	return err
@@ -241,7 +244,7 @@ func RecordError(ctx context.Context, db DB, batchID int64, dataset string, day 
 // CancelPending cancels the days of a batch that have not started.
 func CancelPending(ctx context.Context, db DB, batchID int64) error {
 	_, err := db.Exec(ctx, `
-		UPDATE batch_days SET status = 'cancelled', finished_at = now()
+		UPDATE batch_days SET status = 'cancelled', finished_at = clock_timestamp()
 		WHERE batch_id = $1 AND status = 'pending'`, batchID)
 	return err
 }
@@ -309,7 +312,7 @@ func ReplaceDay(ctx context.Context, tx pgx.Tx, ds market.Dataset, day time.Time
 		return 0, market.ErrNoData
 	}
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO coverage (dataset, day, rows, synced_at, batch_id) VALUES ($1, $2, $3, now(), $4)
+		INSERT INTO coverage (dataset, day, rows, synced_at, batch_id) VALUES ($1, $2, $3, clock_timestamp(), $4)
 		ON CONFLICT (dataset, day) DO UPDATE SET rows = excluded.rows, synced_at = excluded.synced_at,
 			batch_id = excluded.batch_id`, ds.Name, day, n, batchID); err != nil {
 		return 0, fmt.Errorf("recording coverage: %w", err)
