@@ -17,7 +17,12 @@ import (
 	"github.com/marketsync/marketsync/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m, "cmd") }
+func TestMain(m *testing.M) {
+	if os.Getenv(serveEnv) == "1" {
+		main() // a server process started by the end-to-end tests (e2e_test.go); exits
+	}
+	pgtest.Main(m, "cmd")
+}
 
 // env is a getenv over the test's database plus extra variables.
 func env(t *testing.T, extra ...string) func(string) string {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -183,10 +184,18 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 // minLevel drops River's records below a level: its info logs are per job and noisy,
-// and the engine logs every day itself.
+// and the engine logs every day itself. It also drops River's warning for a job cancelled
+// from another process, which is how every cancel of a running day works here.
 type minLevel struct {
 	min slog.Level
 	slog.Handler
+}
+
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error {
+	if strings.HasSuffix(r.Message, "job cancelled remotely") {
+		return nil
+	}
+	return m.Handler.Handle(ctx, r)
 }
 
 func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
