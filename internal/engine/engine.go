@@ -49,10 +49,14 @@ type Config struct {
 	// 250ms); River's own defaults (100ms, 1s) cap throughput at a few days a second.
 	FetchCooldown     time.Duration
 	FetchPollInterval time.Duration
-	// DayTimeout bounds one attempt of one day (default 50s).
+	// DayTimeout bounds one attempt of one day (default 30s).
 	DayTimeout time.Duration
-	// RescueAfter is how long a day may stay running before River takes it back from a
-	// process presumed dead (default 60s; must exceed DayTimeout).
+	// ReapAfter is how long a day may be marked running without its worker holding the
+	// day's lock before it is queued again: its process died (default 20s).
+	ReapAfter time.Duration
+	// RescueAfter is how long a day's job may run before River's rescuer takes it back,
+	// the backstop behind ReapAfter for a job whose worker died before marking its day
+	// running (default 40s; must exceed DayTimeout).
 	RescueAfter time.Duration
 	// ShutdownGrace is how long in-flight days get to finish on shutdown before they
 	// are cancelled and rolled back (default 10s).
@@ -87,10 +91,13 @@ func (c *Config) withDefaults() Config {
 		out.FetchPollInterval = 250 * time.Millisecond
 	}
 	if out.DayTimeout <= 0 {
-		out.DayTimeout = 50 * time.Second
+		out.DayTimeout = 30 * time.Second
+	}
+	if out.ReapAfter <= 0 {
+		out.ReapAfter = 20 * time.Second
 	}
 	if out.RescueAfter <= 0 {
-		out.RescueAfter = 60 * time.Second
+		out.RescueAfter = 40 * time.Second
 	}
 	if out.RescueAfter < out.DayTimeout {
 		out.RescueAfter = out.DayTimeout + 10*time.Second
@@ -166,6 +173,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("starting workers: %w", err)
 	}
 	e.log.Info("workers started", "queue", e.cfg.Queue, "parallelism", e.cfg.Parallelism)
+	reapCtx, stopReaping := context.WithCancel(ctx)
+	defer stopReaping()
+	go e.reapLoop(reapCtx)
 	select {
 	case <-ctx.Done():
 	case <-e.river.Stopped():

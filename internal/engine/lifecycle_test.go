@@ -270,7 +270,8 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	t.Logf("killed the worker at %d/%d with %d days running", mid.Current, mid.Total, mid.Running)
 
 	// A new process takes the dead one's days back and completes the batch.
-	restarted := setup(t, nil, engine.Config{Queue: queue, Parallelism: 2, DayTimeout: 2 * time.Second, RescueAfter: 3 * time.Second})
+	restarted := setup(t, nil, engine.Config{Queue: queue, Parallelism: 2,
+		ReapAfter: 2 * time.Second, DayTimeout: 2 * time.Second, RescueAfter: 3 * time.Second})
 	final := restarted.wait(t, snap.TaskID, 2*time.Minute)
 	require.Equal(t, market.BatchCompleted, final.Status)
 	require.Equal(t, 20, final.Success)

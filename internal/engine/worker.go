@@ -69,8 +69,12 @@ func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 
 	began := e.cfg.Now()
 	status, rows, t, loadErr := e.load(ctx, job, b, ds, day)
-	if loadErr == nil {
+	switch {
+	case loadErr == nil:
 		e.logDay(ctx, a, t, status, rows, e.cfg.Now().Sub(began), "")
+		return nil
+	case errors.Is(loadErr, store.ErrStale):
+		e.log.Warn("day was handed to another worker meanwhile; dropping this attempt", "task_id", a.TaskID, "day", a.Day)
 		return nil
 	}
 	return e.dayFailed(ctx, job, b, ds, day, loadErr)
@@ -132,7 +136,7 @@ func (e *Engine) endDay(ctx context.Context, tx pgx.Tx, job *river.Job[dayArgs],
 	if status != market.DayCancelled && (b.Status == market.BatchCancelling || b.Status.Finished()) {
 		return t, errBatchStopped
 	}
-	if err := store.FinishDay(ctx, tx, batchID, dataset, day, status, rows, errMsg); err != nil {
+	if err := store.FinishDay(ctx, tx, batchID, dataset, day, job.Args.Gen, status, rows, errMsg); err != nil {
 		return t, err
 	}
 	if _, err := river.JobCompleteTx[*riverDriver](ctx, tx, job); err != nil {
@@ -159,7 +163,10 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 
 	if ctx.Err() != nil && e.stopping.Load() {
 		// Shutting down: hand the day back for another process, without counting an error.
-		err := store.FinishDay(bg, e.pool, b.ID, a.Dataset, day, market.DayPending, 0, nil)
+		err := store.FinishDay(bg, e.pool, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, nil)
+		if errors.Is(err, store.ErrStale) {
+			return nil
+		}
 		if err == nil {
 			err = store.Notify(bg, e.pool, ProgressChannel, a.TaskID)
 		}
@@ -193,7 +200,7 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 		if !final {
 			outcome = market.DayPending
 			runErr = loadErr // River retries it after the backoff
-			if err := store.FinishDay(bg, tx, b.ID, a.Dataset, day, market.DayPending, 0, &msg); err != nil {
+			if err := store.FinishDay(bg, tx, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, &msg); err != nil {
 				return err
 			}
 			return notify(bg, tx, a.TaskID)
@@ -208,6 +215,9 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 		}
 		return nil
 	})
+	if errors.Is(err, store.ErrStale) {
+		return nil // the day was queued again: its newer job records the outcome
+	}
 	if err != nil {
 		e.log.Error("recording a failed day", "task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "err", err)
 		return loadErr

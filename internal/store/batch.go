@@ -223,14 +223,69 @@ func ClaimDay(ctx context.Context, tx pgx.Tx, batchID int64, dataset string, day
 	return b, true, nil
 }
 
-// FinishDay records a day's end: its state, rows loaded and error (nil when none).
-func FinishDay(ctx context.Context, db DB, batchID int64, dataset string, day time.Time, status market.DayStatus, rows int64, errMsg *string) error {
-	_, err := db.Exec(ctx, `
-		UPDATE batch_days SET status = $4, rows = $5, error = $6,
-			finished_at = CASE WHEN $4 = 'pending' THEN NULL ELSE clock_timestamp() END
-		WHERE batch_id = $1 AND dataset = $2 AND day = $3`,
-		batchID, dataset, day, status, rows, errMsg)
+// ErrStale reports that a day was queued again (reaped, resumed, retried) while an older
+// job still worked it: the older job's result is dropped.
+var ErrStale = errors.New("the day was queued again meanwhile")
+
+// FinishDay records a day's end for the job of generation gen: its state, rows loaded
+// and error (nil when none). It returns ErrStale when the day has a newer gen.
+func FinishDay(ctx context.Context, db DB, batchID int64, dataset string, day time.Time, gen int, status market.DayStatus, rows int64, errMsg *string) error {
+	tag, err := db.Exec(ctx, `
+		UPDATE batch_days SET status = $5, rows = $6, error = $7,
+			finished_at = CASE WHEN $5 = 'pending' THEN NULL ELSE clock_timestamp() END
+		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND gen = $4`,
+		batchID, dataset, day, gen, status, rows, errMsg)
+	if err == nil && tag.RowsAffected() == 0 {
+		return ErrStale
+	}
 	return err
+}
+
+// Orphan is a day marked running whose worker may be gone.
+type Orphan struct {
+	BatchID int64
+	Dataset string
+	Day     time.Time
+	JobID   int64
+}
+
+// Orphans lists days of queue's batches that have been running for longer than age.
+func Orphans(ctx context.Context, db DB, queue string, age time.Duration) ([]Orphan, error) {
+	rows, err := db.Query(ctx, `
+		SELECT d.batch_id, d.dataset, d.day, coalesce(d.job_id, 0)
+		FROM batch_days d JOIN batches b ON b.id = d.batch_id
+		WHERE d.status = 'running' AND b.queue = $1
+		  AND d.started_at < clock_timestamp() - make_interval(secs => $2)`, queue, age.Seconds())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Orphan, error) {
+		var o Orphan
+		err := r.Scan(&o.BatchID, &o.Dataset, &o.Day, &o.JobID)
+		return o, err
+	})
+}
+
+// TryLockDay takes (dataset, day)'s lock in tx if it is free. A worker holds that lock
+// for as long as it loads the day, so a running day whose lock is free has lost its worker.
+func TryLockDay(ctx context.Context, tx pgx.Tx, dataset string, day time.Time) (bool, error) {
+	var ok bool
+	err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1), ($2::date - '2000-01-01'::date))", dataset, day).Scan(&ok)
+	return ok, err
+}
+
+// RequeueOrphan moves a running day still held by job jobID back to pending with a new
+// gen, and returns it; ok is false when the day moved on meanwhile.
+func RequeueOrphan(ctx context.Context, db DB, o Orphan) (Day, bool, error) {
+	d := Day{Dataset: o.Dataset, Day: o.Day, Status: market.DayPending, Trading: true}
+	err := db.QueryRow(ctx, `
+		UPDATE batch_days SET status = 'pending', gen = gen + 1, started_at = NULL, job_id = NULL
+		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND status = 'running' AND coalesce(job_id, 0) = $4
+		RETURNING gen`, o.BatchID, o.Dataset, o.Day, o.JobID).Scan(&d.Gen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, false, nil
+	}
+	return d, err == nil, err
 }
 
 // RecordError keeps one failed attempt of a day.

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/store"
+)
+
+// reapLoop hands back, every ReapAfter/2, the days of this engine's queue left running by
+// a process that died: River's own rescuer would take them back too, but only after
+// RescueAfter plus its 30-second cycle.
+func (e *Engine) reapLoop(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.ReapAfter / 2)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if n, err := e.reap(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("looking for days left by dead workers", "err", err)
+		} else if n > 0 {
+			e.log.Warn("queued again days whose worker is gone", "days", n)
+		}
+	}
+}
+
+// reap queues again every day of this engine's queue that has been running for longer
+// than ReapAfter while nobody holds its (dataset, day) lock: its worker is gone, since a
+// worker holds that lock for as long as it loads the day.
+func (e *Engine) reap(ctx context.Context) (int, error) {
+	orphans, err := store.Orphans(ctx, e.pool, e.cfg.Queue, e.cfg.ReapAfter)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range orphans {
+		err := e.inTx(ctx, func(tx pgx.Tx) error {
+			b, err := store.LockBatchByID(ctx, tx, o.BatchID)
+			if err != nil {
+				return err
+			}
+			if free, err := store.TryLockDay(ctx, tx, o.Dataset, o.Day); err != nil || !free {
+				return err
+			}
+			day, ok, err := store.RequeueOrphan(ctx, tx, o)
+			if err != nil || !ok {
+				return err
+			}
+			n++
+			if b.Status == market.BatchCancelling || b.Status.Finished() {
+				if err := store.CancelPending(ctx, tx, b.ID); err != nil {
+					return err
+				}
+				if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+					return err
+				}
+			} else {
+				b.Queue = e.cfg.Queue
+				if err := e.enqueue(ctx, tx, b, []store.Day{day}); err != nil {
+					return err
+				}
+			}
+			return notify(ctx, tx, b.TaskID)
+		})
+		if err != nil && !errors.Is(err, market.ErrNotFound) {
+			return n, err
+		}
+	}
+	return n, nil
+}
