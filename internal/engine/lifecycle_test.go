@@ -283,3 +283,27 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 		require.Equal(t, demoCount(t, e.demo, d), n, "no gaps, no duplicates on %s", d.Format(market.DateLayout))
 	}
 }
+
+func TestUrgentBatchesGoFirst(t *testing.T) {
+	t.Parallel()
+	queue := fmt.Sprintf("priority_%d", queueSeq.Add(1))
+	// Both batches are queued before any worker runs.
+	q := setup(t, nil, engine.Config{Queue: queue, Parallelism: -1})
+	low, err := q.engine.Start(context.Background(), market.Spec{Start: date("2025-02-10"), End: date("2025-02-21"), Force: true, Priority: market.PriorityLow})
+	require.NoError(t, err)
+	urgent, err := q.engine.Start(context.Background(), market.Spec{Start: date("2025-02-24"), End: date("2025-02-26"), Force: true, Priority: market.PriorityUrgent})
+	require.NoError(t, err)
+
+	w := setup(t, nil, engine.Config{Queue: queue, Parallelism: 1})
+	u := w.wait(t, urgent.TaskID, time.Minute)
+	l := w.wait(t, low.TaskID, time.Minute)
+	require.Equal(t, 3, u.Success)
+	require.Equal(t, 10, l.Success)
+	var lowStartedFirst int
+	require.NoError(t, w.pool.QueryRow(context.Background(), `
+		SELECT count(*) FROM batch_days d JOIN batches b ON b.id = d.batch_id
+		WHERE b.task_id = $1 AND d.started_at < (
+			SELECT max(d2.finished_at) FROM batch_days d2 JOIN batches b2 ON b2.id = d2.batch_id WHERE b2.task_id = $2)`,
+		low.TaskID, urgent.TaskID).Scan(&lowStartedFirst))
+	require.Zero(t, lowStartedFirst, "a low-priority day started before the urgent batch was done")
+}
