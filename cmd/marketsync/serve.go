@@ -55,7 +55,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if par == 0 {
 		par = -1 // serve only
 	}
-	a, err := open(ctx, getenv, log, engine.Config{Parallelism: par})
+	a, err := open(ctx, getenv, log, engine.Config{Parallelism: par, Adopt: true})
 	if err != nil {
 		return err
 	}

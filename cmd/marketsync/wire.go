@@ -144,7 +144,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return usageError("worker: --workers must be at least 1")
 	}
 	log := newLogger(getenv, stderr, slog.LevelInfo)
-	a, err := open(ctx, getenv, log, engine.Config{Parallelism: *workers})
+	a, err := open(ctx, getenv, log, engine.Config{Parallelism: *workers, Adopt: true})
 	if err != nil {
 		return err
 	}

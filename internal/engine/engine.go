@@ -51,6 +51,10 @@ type Config struct {
 	FetchPollInterval time.Duration
 	// DayTimeout bounds one attempt of one day (default 30s).
 	DayTimeout time.Duration
+	// Adopt makes this engine take over the unfinished batches of queues whose processes
+	// are all gone (a CLI killed mid-batch). Servers and workers adopt; the CLI works
+	// only its own batch and never adopts.
+	Adopt bool
 	// ReapAfter is how long a day may be marked running without its worker holding the
 	// day's lock before it is queued again: its process died (default 20s).
 	ReapAfter time.Duration
@@ -169,6 +173,18 @@ func (e *Engine) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
+	// While this process works its queue it holds the queue's lock (shared: servers share
+	// "default"); a queue nobody holds has lost its processes, and servers adopt its
+	// unfinished batches.
+	owner, err := e.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("holding the queue lock: %w", err)
+	}
+	defer owner.Release()
+	if _, err := owner.Exec(ctx, "SELECT pg_advisory_lock_shared($1, hashtext($2))", store.QueueLockKey, e.cfg.Queue); err != nil {
+		return fmt.Errorf("holding the queue lock: %w", err)
+	}
+	defer owner.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock_shared($1, hashtext($2))", store.QueueLockKey, e.cfg.Queue)
 	if err := e.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("starting workers: %w", err)
 	}

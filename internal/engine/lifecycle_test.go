@@ -307,3 +307,35 @@ func TestUrgentBatchesGoFirst(t *testing.T) {
 		low.TaskID, urgent.TaskID).Scan(&lowStartedFirst))
 	require.Zero(t, lowStartedFirst, "a low-priority day started before the urgent batch was done")
 }
+
+// Not parallel: an adopting engine would take over the other tests' batches too.
+func TestServersAdoptTheBatchOfADeadCLI(t *testing.T) {
+	slow := demo.New(cal(t), demo.Config{Latency: 100 * time.Millisecond})
+	cliQueue := fmt.Sprintf("cli_adopt_%d", queueSeq.Add(1))
+	p := pool(t)
+	cli, err := engine.New(p, slow, cal(t), &engine.Config{Queue: cliQueue, Parallelism: 1,
+		Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	ctx, stopCLI := context.WithCancel(context.Background())
+	cliDone := make(chan error, 1)
+	go func() { cliDone <- cli.Run(ctx) }()
+	snap, err := cli.Start(context.Background(), market.Spec{Start: date("2025-01-06"), End: date("2025-01-24"), Force: true})
+	require.NoError(t, err)
+
+	server := setup(t, nil, engine.Config{Adopt: true, ReapAfter: time.Second})
+	server.waitFor(t, snap.TaskID, func(s *market.Snapshot) bool { return s.Success >= 2 })
+	mid, err := server.engine.Snapshot(context.Background(), snap.TaskID)
+	require.NoError(t, err)
+	require.Less(t, mid.Success, 15, "the CLI's batch is left to the CLI while it lives")
+
+	// The CLI goes away mid-batch; a server finishes its batch.
+	stopCLI()
+	require.NoError(t, <-cliDone)
+	final := server.wait(t, snap.TaskID, time.Minute)
+	require.Equal(t, market.BatchCompleted, final.Status)
+	require.Equal(t, 15, final.Success)
+	for _, d := range []string{"2025-01-06", "2025-01-24"} {
+		n, _ := dayChecksum(t, p, date(d))
+		require.Equal(t, demoCount(t, server.demo, date(d)), n)
+	}
+}

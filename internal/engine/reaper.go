@@ -23,6 +23,11 @@ func (e *Engine) reapLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+		if e.cfg.Adopt {
+			if err := e.adopt(ctx); err != nil && ctx.Err() == nil {
+				e.log.Warn("looking for batches left by dead processes", "err", err)
+			}
+		}
 		if n, err := e.reap(ctx); err != nil && ctx.Err() == nil {
 			e.log.Warn("looking for days left by dead workers", "err", err)
 		} else if n > 0 {
@@ -74,4 +79,57 @@ func (e *Engine) reap(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// adopt takes over the unfinished batches of queues that no process works any more (a
+// CLI killed mid-batch): their pending days are queued again on this engine's queue, and
+// their running days are reaped like any other once their lock is free.
+func (e *Engine) adopt(ctx context.Context) error {
+	taskIDs, err := store.OrphanedBatches(ctx, e.pool, e.cfg.Queue)
+	if err != nil {
+		return err
+	}
+	for _, taskID := range taskIDs {
+		n := 0
+		adopted := false
+		err := e.inTx(ctx, func(tx pgx.Tx) error {
+			b, err := store.LockBatch(ctx, tx, taskID)
+			if err != nil || b.Status.Finished() || b.Queue == e.cfg.Queue {
+				return err
+			}
+			if free, err := store.TryLockQueue(ctx, tx, b.Queue); err != nil || !free {
+				return err
+			}
+			adopted = true
+			if err := store.MoveToQueue(ctx, tx, b.ID, e.cfg.Queue); err != nil {
+				return err
+			}
+			if b.Status == market.BatchCancelling {
+				if err := store.CancelPending(ctx, tx, b.ID); err != nil {
+					return err
+				}
+			} else if b.Status != market.BatchPaused {
+				days, err := store.Requeue(ctx, tx, b.ID, market.DayPending)
+				if err != nil {
+					return err
+				}
+				n = len(days)
+				b.Queue = e.cfg.Queue
+				if err := e.enqueue(ctx, tx, b, days); err != nil {
+					return err
+				}
+			}
+			if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+				return err
+			}
+			return notify(ctx, tx, taskID)
+		})
+		if err != nil && !errors.Is(err, market.ErrNotFound) {
+			return err
+		}
+		if adopted {
+			e.log.Warn("adopted a batch whose process is gone", "task_id", taskID, "queue", e.cfg.Queue, "days", n)
+		}
+	}
+	return nil
 }

@@ -398,3 +398,32 @@ func Reopen(ctx context.Context, db DB, batchID int64) error {
 		WHERE id = $1`, batchID)
 	return err
 }
+
+// QueueLockKey is the first key of the advisory locks on queues (the second is the
+// queue name's hash): a process working a queue holds its lock in shared mode.
+const QueueLockKey = 0x6d71 // "mq"
+
+// OrphanedBatches returns the unfinished batches of queues other than queue that no
+// process holds: their processes are gone.
+func OrphanedBatches(ctx context.Context, db DB, queue string) ([]string, error) {
+	rows, err := db.Query(ctx, `
+		SELECT task_id FROM batches
+		WHERE status IN ('queued', 'running', 'paused', 'cancelling') AND queue <> $1`, queue)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// TryLockQueue takes queue's lock exclusively in tx if no process holds it.
+func TryLockQueue(ctx context.Context, tx pgx.Tx, queue string) (bool, error) {
+	var ok bool
+	err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock($1, hashtext($2))", QueueLockKey, queue).Scan(&ok)
+	return ok, err
+}
+
+// MoveToQueue records that a batch's jobs now go to queue.
+func MoveToQueue(ctx context.Context, db DB, batchID int64, queue string) error {
+	_, err := db.Exec(ctx, "UPDATE batches SET queue = $2 WHERE id = $1", batchID, queue)
+	return err
+}
