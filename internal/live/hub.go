@@ -48,9 +48,20 @@ type HubConfig struct {
 	Loader Loader
 	// Renderer renders the fragments.
 	Renderer Renderer
-	// Interval is the least time between two pushes of one topic (default 100 ms): the
-	// first change is pushed at once, later ones coalesced, the final state always sent.
+	// Interval is the mean least time between two pushes of one topic (default 100 ms):
+	// a topic pushes at most about once per Interval however busy its batch, changes in
+	// between are coalesced (the latest state wins), the final state is always sent.
 	Interval time.Duration
+	// Burst is how many pushes may follow each other closer than Interval (default 2):
+	// pushes spend a budget of Burst that refills one per Interval, so a change that
+	// comes right after a push need not wait out a whole Interval (in any second, a
+	// topic pushes at most Burst + 1s/Interval times).
+	Burst int
+	// Settle is how long a change waits for the ones that usually follow within
+	// milliseconds, to push them together (default 10 ms; negative: no wait). A worker
+	// claims its next day right after committing one; without it, the claim would spend
+	// a push of its own.
+	Settle time.Duration
 	// WriteTimeout bounds one write to a client (default 5 s); a client slower than that
 	// is dropped.
 	WriteTimeout time.Duration
@@ -116,6 +127,13 @@ func NewHub(pool *pgxpool.Pool, cfg *HubConfig, logger *slog.Logger) (*Hub, erro
 	if c.Interval <= 0 {
 		c.Interval = 100 * time.Millisecond
 	}
+	if c.Burst <= 0 {
+		c.Burst = 2
+	}
+	if c.Settle == 0 {
+		c.Settle = 10 * time.Millisecond
+	}
+	c.Settle = max(c.Settle, 0)
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 5 * time.Second
 	}

@@ -59,15 +59,21 @@ func (t *topic) poke(c chan struct{}) {
 // retryDelay is how long a topic waits before loading again after a failed load.
 const retryDelay = time.Second
 
-// run pushes the first change at once and later ones at most every Interval; a change
-// that arrives while waiting is folded into one trailing push of the newest state.
+// run pushes changes as they come, but at most about once per Interval on average. Each
+// push spends one from a budget of Burst that refills one per Interval, so a change right
+// after a push need not wait out the whole Interval, while a busy batch settles at one
+// push per Interval. A change first waits Settle for the changes that follow it within
+// milliseconds (the worker that committed a day claims its next one), so that both go out
+// in one push instead of spending two; changes that arrive while a push is pending are
+// folded into it, and the newest state always goes out.
 func (t *topic) run() {
 	cfg := &t.hub.cfg
 	var (
-		last  time.Time
-		timer *time.Timer
-		tick  <-chan time.Time
-		dirty bool
+		timer  *time.Timer
+		tick   <-chan time.Time
+		dirty  bool
+		tokens = float64(cfg.Burst)
+		filled = cfg.Now()
 	)
 	defer func() {
 		if timer != nil {
@@ -78,9 +84,19 @@ func (t *topic) run() {
 		timer = time.NewTimer(d)
 		tick = timer.C
 	}
+	// budget refills the budget and returns how long until it holds a push.
+	budget := func() time.Duration {
+		now := cfg.Now()
+		tokens = min(float64(cfg.Burst), tokens+float64(now.Sub(filled))/float64(cfg.Interval))
+		filled = now
+		if tokens >= 1 {
+			return 0
+		}
+		return time.Duration((1 - tokens) * float64(cfg.Interval))
+	}
 	push := func() {
 		dirty = false
-		last = cfg.Now()
+		tokens--
 		if !t.update() {
 			dirty = true
 			if tick == nil {
@@ -93,26 +109,40 @@ func (t *topic) run() {
 		case <-t.ctx.Done():
 			return
 		case <-t.joined:
-			if !t.view.loaded() {
-				push()
-			} else {
+			if t.view.loaded() {
 				t.welcome()
+				continue
 			}
+			// Nothing loaded yet: a new topic's budget is full, so this goes at once.
+			dirty = true
+			if tick != nil {
+				continue // a push (or a retry of a failed load) is already scheduled
+			}
+			if wait := budget(); wait > 0 {
+				schedule(wait)
+				continue
+			}
+			push()
 		case <-t.wake:
 			dirty = true
 			if tick != nil {
 				continue // a push is already scheduled
 			}
-			if wait := last.Add(cfg.Interval).Sub(cfg.Now()); wait > 0 {
+			if wait := max(cfg.Settle, budget()); wait > 0 {
 				schedule(wait)
 				continue
 			}
 			push()
 		case <-tick:
 			tick, timer = nil, nil
-			if dirty {
-				push()
+			if !dirty {
+				continue
 			}
+			if wait := budget(); wait > 0 {
+				schedule(wait)
+				continue
+			}
+			push()
 		}
 	}
 }
