@@ -252,15 +252,19 @@ func (e *Engine) Retry(ctx context.Context, taskID string, who market.Actor) (in
 	return n, err
 }
 
-// Snapshot returns the progress of the batch taskID, with its grid of days.
+// Snapshot returns the progress of the batch taskID, with its grid of days. The batch
+// row is read every time; its days are read again only when its version moved.
 func (e *Engine) Snapshot(ctx context.Context, taskID string) (*market.Snapshot, error) {
 	b, err := store.BatchByTaskID(ctx, e.pool, taskID)
 	if err != nil {
 		return nil, err
 	}
-	days, err := store.Days(ctx, e.pool, b.ID)
-	if err != nil {
-		return nil, fmt.Errorf("loading days of %s: %w", taskID, err)
+	days, ok := e.days.get(b.ID, b.Version)
+	if !ok {
+		if days, err = store.Days(ctx, e.pool, b.ID); err != nil {
+			return nil, fmt.Errorf("loading days of %s: %w", taskID, err)
+		}
+		e.days.put(b.ID, b.Version, days)
 	}
 	return buildSnapshot(b, days, e.cfg.Now(), e.Parallelism()), nil
 }

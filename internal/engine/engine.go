@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -127,6 +128,41 @@ type Engine struct {
 	log      *slog.Logger
 	river    *river.Client[pgx.Tx]
 	stopping atomic.Bool
+	days     dayCache
+}
+
+// dayCache keeps the days of recently viewed batches by batch version: many viewers and
+// API clients of one batch cost one read of its days per change, not one per request.
+// The slices it holds are never modified.
+type dayCache struct {
+	mu sync.Mutex
+	m  map[int64]cachedDays
+}
+
+type cachedDays struct {
+	version int64
+	days    []store.Day
+}
+
+// dayCacheSize bounds the cache; past it, it starts over.
+const dayCacheSize = 256
+
+func (c *dayCache) get(batchID, version int64) ([]store.Day, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.m[batchID]
+	return d.days, ok && d.version == version
+}
+
+func (c *dayCache) put(batchID, version int64, days []store.Day) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= dayCacheSize {
+		c.m = make(map[int64]cachedDays)
+	}
+	if d, ok := c.m[batchID]; !ok || d.version <= version {
+		c.m[batchID] = cachedDays{version: version, days: days}
+	}
 }
 
 // New builds an engine on pool that loads from src.

@@ -3,7 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/marketsync/marketsync/internal/market"
@@ -27,17 +27,18 @@ func buildSnapshot(b *store.Batch, days []store.Day, now time.Time, parallelism 
 	}
 	var c store.Counts
 	var latestStart time.Time
-	var failed, synced []store.Day
+	var failed []store.Day
+	synced := make([]span, 0, len(days))
 	for i, d := range days {
 		s.Days[i] = market.DayCell{Dataset: d.Dataset, Date: dateString(d.Day), Status: d.Status, Rows: d.Rows, Attempt: d.Attempts}
 		switch d.Status {
 		case market.DaySucceeded:
 			c.Success++
-			synced = append(synced, d)
+			synced = append(synced, span{deref(d.StartedAt), deref(d.FinishedAt)})
 		case market.DayFailed:
 			c.Failed++
 			failed = append(failed, d)
-			synced = append(synced, d)
+			synced = append(synced, span{deref(d.StartedAt), deref(d.FinishedAt)})
 		case market.DaySkipped:
 			c.Skipped++
 		case market.DayCancelled:
@@ -51,8 +52,7 @@ func buildSnapshot(b *store.Batch, days []store.Day, now time.Time, parallelism 
 		c.Rows += d.Rows
 		if d.StartedAt != nil && d.StartedAt.After(latestStart) {
 			latestStart = *d.StartedAt
-			ds := dateString(d.Day)
-			s.CurrentDate = &ds
+			s.CurrentDate = &s.Days[i].Date
 		}
 	}
 	s.Success, s.Failed, s.Skipped, s.Cancelled = c.Success, c.Failed, c.Skipped, c.Cancelled
@@ -63,7 +63,7 @@ func buildSnapshot(b *store.Batch, days []store.Day, now time.Time, parallelism 
 		s.ProgressPercent = math.Round(float64(s.Current)*1000/float64(s.Total)) / 10
 	}
 
-	sort.Slice(failed, func(i, j int) bool { return deref(failed[i].FinishedAt).After(deref(failed[j].FinishedAt)) })
+	slices.SortFunc(failed, func(a, b store.Day) int { return deref(b.FinishedAt).Compare(deref(a.FinishedAt)) })
 	for _, d := range failed[:min(len(failed), 10)] {
 		s.Errors = append(s.Errors, market.ErrorEntry{Dataset: d.Dataset, Date: dateString(d.Day),
 			Error: deref(d.Error), Time: deref(d.FinishedAt), Attempt: d.Attempts})
@@ -84,26 +84,29 @@ func buildSnapshot(b *store.Batch, days []store.Day, now time.Time, parallelism 
 	return s
 }
 
+// span is when one day's load started and finished.
+type span struct{ start, end time.Time }
+
 // eta estimates when the remaining days finish from the recent rate of days actually
 // synced (skipped days are instant and left out). With enough recent days the rate is
 // measured across them, which includes every worker of every process; before that it
 // is the mean time of a day divided by the parallelism.
-func eta(synced []store.Day, remaining, parallelism int, now time.Time) *time.Time {
+func eta(synced []span, remaining, parallelism int, now time.Time) *time.Time {
 	if remaining == 0 || len(synced) == 0 {
 		return nil
 	}
-	sort.Slice(synced, func(i, j int) bool { return deref(synced[i].FinishedAt).Before(deref(synced[j].FinishedAt)) })
+	slices.SortFunc(synced, func(a, b span) int { return a.end.Compare(b.end) })
 	recent := synced[max(0, len(synced)-etaWindow):]
-	var perDay time.Duration
-	first := deref(recent[0].StartedAt)
+	first := recent[0].start
 	var total time.Duration
 	for _, d := range recent {
-		total += deref(d.FinishedAt).Sub(deref(d.StartedAt))
-		if st := deref(d.StartedAt); st.Before(first) {
-			first = st
+		total += d.end.Sub(d.start)
+		if d.start.Before(first) {
+			first = d.start
 		}
 	}
-	span := deref(recent[len(recent)-1].FinishedAt).Sub(first)
+	var perDay time.Duration
+	span := recent[len(recent)-1].end.Sub(first)
 	if len(recent) > max(parallelism, 1) && span > 0 {
 		perDay = span / time.Duration(len(recent))
 	} else {

@@ -163,12 +163,17 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 
 	if ctx.Err() != nil && e.stopping.Load() {
 		// Shutting down: hand the day back for another process, without counting an error.
-		err := store.FinishDay(bg, e.pool, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, nil)
+		err := e.inTx(bg, func(tx pgx.Tx) error {
+			if _, err := store.LockBatchByID(bg, tx, b.ID); err != nil {
+				return err
+			}
+			if err := store.FinishDay(bg, tx, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, nil); err != nil {
+				return err
+			}
+			return notify(bg, tx, a.TaskID)
+		})
 		if errors.Is(err, store.ErrStale) {
 			return nil
-		}
-		if err == nil {
-			err = store.Notify(bg, e.pool, ProgressChannel, a.TaskID)
 		}
 		if err != nil {
 			e.log.Warn("handing a day back on shutdown", "task_id", a.TaskID, "day", a.Day, "err", err)

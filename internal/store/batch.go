@@ -43,6 +43,8 @@ type Batch struct {
 	StartedAt   *time.Time
 	FinishedAt  *time.Time
 	CancelledBy *string
+	// Version grows with every transaction that may have changed the batch's days.
+	Version int64
 }
 
 // Day is a batch_days row.
@@ -62,7 +64,7 @@ type Day struct {
 
 var batchCols = []string{"id", "task_id", "datasets", "start_date", "end_date", "force", "priority",
 	"status", "queue", "message", "total", "trading_days", "created_at", "created_by", "created_from",
-	"started_at", "finished_at", "cancelled_by"}
+	"started_at", "finished_at", "cancelled_by", "version"}
 
 var batchColumns = strings.Join(batchCols, ", ")
 
@@ -76,7 +78,7 @@ func scanBatch(row pgx.Row) (*Batch, error) {
 	var priority int16
 	err := row.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
 		&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
-		&b.StartedAt, &b.FinishedAt, &b.CancelledBy)
+		&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, market.ErrNotFound
 	}
@@ -132,15 +134,16 @@ func BatchByTaskID(ctx context.Context, db DB, taskID string) (*Batch, error) {
 	return scanBatch(db.QueryRow(ctx, "SELECT "+batchColumns+" FROM batches WHERE task_id = $1", taskID))
 }
 
-// LockBatch returns the batch taskID locked FOR UPDATE in tx. Every transaction that
-// changes a batch's days takes this lock first, so counting what is left is never racy.
+// LockBatch locks the batch taskID's row in tx and bumps its version. Every transaction
+// that changes a batch's days takes this lock first, so counting what is left is never
+// racy and a reader that sees the same version has seen the same days.
 func LockBatch(ctx context.Context, tx pgx.Tx, taskID string) (*Batch, error) {
-	return scanBatch(tx.QueryRow(ctx, "SELECT "+batchColumns+" FROM batches WHERE task_id = $1 FOR UPDATE", taskID))
+	return scanBatch(tx.QueryRow(ctx, "UPDATE batches SET version = version + 1 WHERE task_id = $1 RETURNING "+batchColumns, taskID))
 }
 
 // LockBatchByID is LockBatch by the batch's id.
 func LockBatchByID(ctx context.Context, tx pgx.Tx, id int64) (*Batch, error) {
-	return scanBatch(tx.QueryRow(ctx, "SELECT "+batchColumns+" FROM batches WHERE id = $1 FOR UPDATE", id))
+	return scanBatch(tx.QueryRow(ctx, "UPDATE batches SET version = version + 1 WHERE id = $1 RETURNING "+batchColumns, id))
 }
 
 // Days returns every day of a batch in date order.

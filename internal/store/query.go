@@ -56,7 +56,7 @@ func ListBatches(ctx context.Context, db DB, f market.BatchFilter, active bool) 
 		c := &it.Counts
 		err := r.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
 			&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
-			&b.StartedAt, &b.FinishedAt, &b.CancelledBy,
+			&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version,
 			&c.Success, &c.Failed, &c.Skipped, &c.Cancelled, &c.Pending, &c.Running, &c.Rows)
 		b.Priority = int(priority)
 		return it, err
