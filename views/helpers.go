@@ -199,6 +199,26 @@ func finalMessage(loc Locale, s *market.Snapshot) string {
 	return ""
 }
 
+// statusLine is an unfinished batch's one-line state in the viewer's language: the
+// snapshot's Message says the same in English for the API and the CLI.
+func statusLine(loc Locale, s *market.Snapshot) string {
+	pct := loc.Percent(s.ProgressPercent)
+	switch s.Status {
+	case market.BatchQueued:
+		return loc.T("line.queued", s.Pending)
+	case market.BatchRunning:
+		if s.CurrentDate != nil {
+			return loc.T("line.running", loc.Date(*s.CurrentDate), pct)
+		}
+		return loc.T("line.running_nodate", pct)
+	case market.BatchPaused:
+		return loc.T("line.paused", pct)
+	case market.BatchCancelling:
+		return loc.T("line.cancelling", s.Running)
+	}
+	return s.Message
+}
+
 // msg translates a message that may be a catalog key.
 func msg(loc Locale, m string) string { return loc.T(m) }
 
