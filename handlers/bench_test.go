@@ -73,7 +73,7 @@ func TestBenchServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pool, err := store.Open(ctx, pgtest.URL(t))
+	pool, err := store.Open(ctx, pgtest.URL(t), 10)
 	require.NoError(t, err)
 	defer pool.Close()
 	_, err = store.Migrate(ctx, pool)

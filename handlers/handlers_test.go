@@ -53,7 +53,7 @@ type options struct {
 func setup(t *testing.T, opt options) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pool, err := store.Open(ctx, pgtest.URL(t))
+	pool, err := store.Open(ctx, pgtest.URL(t), 10)
 	require.NoError(t, err)
 	_, err = store.Migrate(ctx, pool)
 	require.NoError(t, err)

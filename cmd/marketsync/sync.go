@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
 )
@@ -71,6 +72,14 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		return usageError("sync: --priority must be 1 (urgent) to 4 (low)")
 	}
 
+	cal, err := calendar.New()
+	if err != nil {
+		return err
+	}
+	if err := cal.CheckRange(startDate, endDate); err != nil {
+		return usageError("sync: %v", err)
+	}
+
 	tty := isTerminal(stderr)
 	level := slog.LevelWarn
 	if getenv("MARKETSYNC_LOG_LEVEL") == "info" {
@@ -83,9 +92,6 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer a.pool.Close()
-	if err := a.cal.CheckRange(startDate, endDate); err != nil {
-		return usageError("sync: %v", err)
-	}
 
 	// The workers outlive Ctrl-C: they must roll the running days back.
 	runCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
@@ -95,8 +101,19 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		stopWorkers()
 		<-workersDone
 	}()
+	select {
+	case <-a.engine.Ready():
+	case err := <-workersDone:
+		workersDone <- err // for the deferred wait
+		return fmt.Errorf("starting workers: %w", err)
+	case <-ctx.Done():
+		return &exitError{code: 130}
+	}
 
-	snap, err := a.engine.Start(ctx, market.Spec{
+	// Once created, the batch is cancelled on Ctrl-C like any other: Start itself runs
+	// to its end, so a Ctrl-C cannot leave a batch behind that nobody watches.
+	bg := context.WithoutCancel(ctx)
+	snap, err := a.engine.Start(bg, market.Spec{
 		Datasets: names, Start: startDate, End: endDate, Force: *force, Priority: *priority,
 		CreatedBy: market.OriginCLI, CreatedFrom: hostname(),
 	})
@@ -109,13 +126,26 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stderr, "batch %s: %d days (%d trading) of %s\n", snap.TaskID, snap.Total, snap.TradingDays, strings.Join(names, ", "))
 
 	bar := &progress{w: stderr, tty: tty}
-	final, err := a.engine.Watch(ctx, snap.TaskID, time.Second, bar.show)
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go func() {
+		// The workers stopping on their own (lost database) ends the watch too.
+		select {
+		case err := <-workersDone:
+			workersDone <- err
+			stopWatching()
+		case <-watchCtx.Done():
+		}
+	}()
+	final, err := a.engine.Watch(watchCtx, snap.TaskID, time.Second, bar.show)
+	if err != nil && ctx.Err() == nil && watchCtx.Err() != nil {
+		return errors.New("the workers stopped before the batch finished")
+	}
 	interrupted := false
 	if errors.Is(err, context.Canceled) {
 		interrupted = true
 		bar.clear()
 		fmt.Fprintln(stderr, "interrupted: cancelling the batch (running days roll back)...")
-		bg := context.WithoutCancel(ctx)
 		if cerr := a.engine.Cancel(bg, snap.TaskID, market.Actor{By: market.OriginCLI, From: hostname()}); cerr != nil && !errors.Is(cerr, market.ErrConflict) {
 			return cerr
 		}

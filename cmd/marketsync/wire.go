@@ -68,7 +68,8 @@ func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg
 	if err := store.EnsureDatabase(ctx, url); err != nil {
 		return nil, err
 	}
-	pool, err := store.Open(ctx, url)
+	// One connection per day in flight, plus the queue's, the listeners' and requests'.
+	pool, err := store.Open(ctx, url, max(cfg.Parallelism, 0)+10)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := store.EnsureDatabase(ctx, url); err != nil {
 		return err
 	}
-	pool, err := store.Open(ctx, url)
+	pool, err := store.Open(ctx, url, 2)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/store"
@@ -119,7 +120,7 @@ func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, b *store.Batch, days []
 // their context cancelled (in whichever process runs them) and roll back. The batch
 // ends cancelled when its last running day has rolled back.
 func (e *Engine) Cancel(ctx context.Context, taskID string, who market.Actor) error {
-	var jobs []int64
+	running := 0
 	err := e.inTx(ctx, func(tx pgx.Tx) error {
 		b, err := store.LockBatch(ctx, tx, taskID)
 		if err != nil {
@@ -137,21 +138,23 @@ func (e *Engine) Cancel(ctx context.Context, taskID string, who market.Actor) er
 		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
 			return err
 		}
-		if jobs, err = store.RunningJobs(ctx, tx, b.ID); err != nil {
+		jobs, err := store.RunningJobs(ctx, tx, b.ID)
+		if err != nil {
 			return err
+		}
+		running = len(jobs)
+		for _, id := range jobs {
+			// At commit, River cancels the job's context in whichever process runs it.
+			if _, err := e.river.JobCancelTx(ctx, tx, id); err != nil {
+				return fmt.Errorf("cancelling the running day of job %d: %w", id, err)
+			}
 		}
 		return notify(ctx, tx, taskID)
 	})
 	if err != nil {
 		return err
 	}
-	e.log.Info("batch cancel requested", "task_id", taskID, "by", who.String(), "running_days", len(jobs))
-	for _, id := range jobs {
-		// River cancels the job's context in whichever process runs it.
-		if _, err := e.river.JobCancel(ctx, id); err != nil {
-			e.log.Warn("cancelling a running day", "task_id", taskID, "job_id", id, "err", err)
-		}
-	}
+	e.log.Info("batch cancel requested", "task_id", taskID, "by", who.String(), "running_days", running)
 	return nil
 }
 
@@ -196,7 +199,9 @@ func (e *Engine) Resume(ctx context.Context, taskID string, who market.Actor) er
 			return err
 		}
 		n = len(days)
-		b.Queue = e.cfg.Queue
+		if err := e.takeOver(ctx, tx, b); err != nil {
+			return err
+		}
 		if err := e.enqueue(ctx, tx, b, days); err != nil {
 			return err
 		}
@@ -240,7 +245,9 @@ func (e *Engine) Retry(ctx context.Context, taskID string, who market.Actor) (in
 				return err
 			}
 		}
-		b.Queue = e.cfg.Queue
+		if err := e.takeOver(ctx, tx, b); err != nil {
+			return err
+		}
 		if err := e.enqueue(ctx, tx, b, days); err != nil {
 			return err
 		}
@@ -275,7 +282,7 @@ func (e *Engine) Batches(ctx context.Context, f market.BatchFilter) ([]market.Ba
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing batches: %w", err)
 	}
-	return summaries(items), total, nil
+	return e.summaries(items), total, nil
 }
 
 // Active lists the batches not finished yet, newest first.
@@ -284,10 +291,11 @@ func (e *Engine) Active(ctx context.Context) ([]market.BatchSummary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing active batches: %w", err)
 	}
-	return summaries(items), nil
+	return e.summaries(items), nil
 }
 
-func summaries(items []store.BatchListItem) []market.BatchSummary {
+func (e *Engine) summaries(items []store.BatchListItem) []market.BatchSummary {
+	now := e.cfg.Now()
 	out := make([]market.BatchSummary, len(items))
 	for i, it := range items {
 		out[i] = market.BatchSummary{
@@ -296,7 +304,7 @@ func summaries(items []store.BatchListItem) []market.BatchSummary {
 			Success: it.Success, Failed: it.Failed, Skipped: it.Skipped, RowsLoaded: it.Rows,
 			Priority: it.Priority, CreatedAt: it.CreatedAt, CreatedBy: it.CreatedBy,
 			StartTime: it.StartedAt, EndTime: it.FinishedAt,
-			Message: message(it.Status, it.Message, it.Counts, it.Total, nil, elapsed(it.StartedAt, it.FinishedAt, time.Now())),
+			Message: message(it.Status, it.Message, it.Counts, it.Total, nil, elapsed(it.StartedAt, it.FinishedAt, now)),
 		}
 	}
 	return out
@@ -344,4 +352,26 @@ func (e *Engine) Coverage(ctx context.Context, dataset string, start, end time.T
 		cov.Days = append(cov.Days, cd)
 	}
 	return cov, nil
+}
+
+// takeOver makes this engine's queue the batch's queue, where its days are queued from
+// now on, and removes the jobs still waiting in its old queue.
+func (e *Engine) takeOver(ctx context.Context, tx pgx.Tx, b *store.Batch) error {
+	if b.Queue == e.cfg.Queue {
+		return nil
+	}
+	old := b.Queue
+	if err := store.MoveToQueue(ctx, tx, b.ID, e.cfg.Queue); err != nil {
+		return err
+	}
+	b.Queue = e.cfg.Queue
+	if old == river.QueueDefault {
+		return nil // shared with other batches; their stale jobs are no-ops anyway
+	}
+	_, err := e.river.JobDeleteManyTx(ctx, tx, river.NewJobDeleteManyParams().Queues(old).
+		States(rivertype.JobStateAvailable, rivertype.JobStateRetryable, rivertype.JobStateScheduled))
+	if err != nil {
+		return fmt.Errorf("removing the jobs of queue %s: %w", old, err)
+	}
+	return nil
 }

@@ -128,6 +128,7 @@ type Engine struct {
 	log      *slog.Logger
 	river    *river.Client[pgx.Tx]
 	stopping atomic.Bool
+	ready    chan struct{}
 	days     dayCache
 }
 
@@ -168,7 +169,7 @@ func (c *dayCache) put(batchID, version int64, days []store.Day) {
 // New builds an engine on pool that loads from src.
 func New(pool *pgxpool.Pool, src Source, cal *calendar.Calendar, cfg *Config) (*Engine, error) {
 	c := cfg.withDefaults()
-	e := &Engine{pool: pool, src: src, cal: cal, cfg: c, log: c.Logger}
+	e := &Engine{pool: pool, src: src, cal: cal, cfg: c, log: c.Logger, ready: make(chan struct{})}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &dayWorker{e: e}); err != nil {
 		return nil, err
@@ -201,6 +202,10 @@ func (e *Engine) Calendar() *calendar.Calendar { return e.cal }
 // Parallelism is how many days this process loads at once.
 func (e *Engine) Parallelism() int { return max(e.cfg.Parallelism, 0) }
 
+// Ready is closed once Run holds its queue and works it: a batch started after that is
+// never mistaken for one whose process is gone.
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
+
 // Run works days until ctx ends, then stops taking new days, gives the days in flight
 // ShutdownGrace to commit, and cancels (rolls back) those still running. Days rolled back
 // this way go back to the queue for another process.
@@ -225,6 +230,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("starting workers: %w", err)
 	}
 	e.log.Info("workers started", "queue", e.cfg.Queue, "parallelism", e.cfg.Parallelism)
+	close(e.ready)
 	reapCtx, stopReaping := context.WithCancel(ctx)
 	defer stopReaping()
 	go e.reapLoop(reapCtx)

@@ -39,7 +39,7 @@ func pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	sharedOnce.Do(func() {
 		ctx := context.Background()
-		sharedPool, sharedErr = store.Open(ctx, pgtest.URL(t))
+		sharedPool, sharedErr = store.Open(ctx, pgtest.URL(t), 10)
 		if sharedErr == nil {
 			_, sharedErr = store.Migrate(ctx, sharedPool)
 		}

@@ -232,7 +232,7 @@ func runChildWorker() int {
 	if err != nil {
 		return 1
 	}
-	pool, err := store.Open(ctx, os.Getenv("DATABASE_URL"))
+	pool, err := store.Open(ctx, os.Getenv("DATABASE_URL"), 10)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -270,9 +270,10 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	t.Logf("killed the worker at %d/%d with %d days running", mid.Current, mid.Total, mid.Running)
 
 	// A new process takes the dead one's days back and completes the batch.
-	restarted := setup(t, nil, engine.Config{Queue: queue, Parallelism: 2,
-		ReapAfter: 2 * time.Second, DayTimeout: 2 * time.Second, RescueAfter: 3 * time.Second})
-	final := restarted.wait(t, snap.TaskID, 2*time.Minute)
+	// Its reaper finds the dead worker's running day within ReapAfter; River's rescuer
+	// (40 s) is the backstop for a job fetched but not yet claimed when the worker died.
+	restarted := setup(t, nil, engine.Config{Queue: queue, Parallelism: 2, ReapAfter: 2 * time.Second})
+	final := restarted.wait(t, snap.TaskID, 3*time.Minute)
 	require.Equal(t, market.BatchCompleted, final.Status)
 	require.Equal(t, 20, final.Success)
 	require.Equal(t, 0, final.Failed)

@@ -28,6 +28,9 @@ func (e *Engine) reapLoop(ctx context.Context) {
 				e.log.Warn("looking for batches left by dead processes", "err", err)
 			}
 		}
+		if err := e.finishCancelling(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("finishing cancelled batches", "err", err)
+		}
 		if n, err := e.reap(ctx); err != nil && ctx.Err() == nil {
 			e.log.Warn("looking for days left by dead workers", "err", err)
 		} else if n > 0 {
@@ -67,7 +70,9 @@ func (e *Engine) reap(ctx context.Context) (int, error) {
 					return err
 				}
 			} else {
-				b.Queue = e.cfg.Queue
+				if err := e.takeOver(ctx, tx, b); err != nil {
+					return err
+				}
 				if err := e.enqueue(ctx, tx, b, []store.Day{day}); err != nil {
 					return err
 				}
@@ -85,23 +90,25 @@ func (e *Engine) reap(ctx context.Context) (int, error) {
 // CLI killed mid-batch): their pending days are queued again on this engine's queue, and
 // their running days are reaped like any other once their lock is free.
 func (e *Engine) adopt(ctx context.Context) error {
-	taskIDs, err := store.OrphanedBatches(ctx, e.pool, e.cfg.Queue)
+	foreign, err := store.ForeignBatches(ctx, e.pool, e.cfg.Queue)
 	if err != nil {
 		return err
 	}
-	for _, taskID := range taskIDs {
+	for _, fb := range foreign {
 		n := 0
 		adopted := false
 		err := e.inTx(ctx, func(tx pgx.Tx) error {
-			b, err := store.LockBatch(ctx, tx, taskID)
-			if err != nil || b.Status.Finished() || b.Queue == e.cfg.Queue {
+			// The queue first: the batch's lock would bump its version for nothing
+			// while its process lives.
+			if free, err := store.TryLockQueue(ctx, tx, fb.Queue); err != nil || !free {
 				return err
 			}
-			if free, err := store.TryLockQueue(ctx, tx, b.Queue); err != nil || !free {
+			b, err := store.LockBatch(ctx, tx, fb.TaskID)
+			if err != nil || b.Status.Finished() || b.Queue != fb.Queue {
 				return err
 			}
 			adopted = true
-			if err := store.MoveToQueue(ctx, tx, b.ID, e.cfg.Queue); err != nil {
+			if err := e.takeOver(ctx, tx, b); err != nil {
 				return err
 			}
 			if b.Status == market.BatchCancelling {
@@ -114,7 +121,6 @@ func (e *Engine) adopt(ctx context.Context) error {
 					return err
 				}
 				n = len(days)
-				b.Queue = e.cfg.Queue
 				if err := e.enqueue(ctx, tx, b, days); err != nil {
 					return err
 				}
@@ -122,13 +128,41 @@ func (e *Engine) adopt(ctx context.Context) error {
 			if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
 				return err
 			}
-			return notify(ctx, tx, taskID)
+			return notify(ctx, tx, b.TaskID)
 		})
 		if err != nil && !errors.Is(err, market.ErrNotFound) {
 			return err
 		}
 		if adopted {
-			e.log.Warn("adopted a batch whose process is gone", "task_id", taskID, "queue", e.cfg.Queue, "days", n)
+			e.log.Warn("adopted a batch whose process is gone", "task_id", fb.TaskID, "queue", e.cfg.Queue, "days", n)
+		}
+	}
+	return nil
+}
+
+// finishCancelling ends queue's batches stuck cancelling: no day of theirs runs, so the
+// last day's rollback that would have ended them is not coming.
+func (e *Engine) finishCancelling(ctx context.Context) error {
+	ids, err := store.StuckCancelling(ctx, e.pool, e.cfg.Queue)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		err := e.inTx(ctx, func(tx pgx.Tx) error {
+			b, err := store.LockBatch(ctx, tx, id)
+			if err != nil || b.Status != market.BatchCancelling {
+				return err
+			}
+			if err := store.CancelPending(ctx, tx, b.ID); err != nil {
+				return err
+			}
+			if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+				return err
+			}
+			return notify(ctx, tx, id)
+		})
+		if err != nil && !errors.Is(err, market.ErrNotFound) {
+			return err
 		}
 	}
 	return nil

@@ -136,17 +136,17 @@ func message(status market.BatchStatus, stored string, c store.Counts, total int
 	case market.BatchCancelling:
 		return fmt.Sprintf("cancelling: %d days still rolling back", c.Running)
 	case market.BatchCompleted:
-		return fmt.Sprintf("completed: %s in %s", counts, FormatDuration(run))
+		return fmt.Sprintf("completed: %s in %s", counts, formatDuration(run))
 	case market.BatchCancelled:
-		return fmt.Sprintf("cancelled: %s, %d cancelled in %s", counts, c.Cancelled, FormatDuration(run))
+		return fmt.Sprintf("cancelled: %s, %d cancelled in %s", counts, c.Cancelled, formatDuration(run))
 	case market.BatchFailed:
 		return fmt.Sprintf("failed: %s (%s)", stored, counts)
 	}
 	return string(status)
 }
 
-// FormatDuration writes d as 15m30s, 1h2m3s or 850ms.
-func FormatDuration(d time.Duration) string {
+// formatDuration writes d as 15m30s, 1h2m3s or 850ms.
+func formatDuration(d time.Duration) string {
 	if d < time.Second {
 		return d.Round(time.Millisecond).String()
 	}

@@ -163,8 +163,16 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 
 	if ctx.Err() != nil && e.stopping.Load() {
 		// Shutting down: hand the day back for another process, without counting an error.
+		var runErr error = loadErr
 		err := e.inTx(bg, func(tx pgx.Tx) error {
-			if _, err := store.LockBatchByID(bg, tx, b.ID); err != nil {
+			lb, err := store.LockBatchByID(bg, tx, b.ID)
+			if err != nil {
+				return err
+			}
+			if lb.Status == market.BatchCancelling || lb.Status.Finished() {
+				// Cancelled meanwhile: the day ends cancelled, and River must not retry it.
+				runErr = river.JobCancel(errBatchStopped)
+				_, err := e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayCancelled, 0, nil)
 				return err
 			}
 			if err := store.FinishDay(bg, tx, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, nil); err != nil {
@@ -178,7 +186,7 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 		if err != nil {
 			e.log.Warn("handing a day back on shutdown", "task_id", a.TaskID, "day", a.Day, "err", err)
 		}
-		return loadErr
+		return runErr
 	}
 	msg := loadErr.Error()
 	if errors.Is(loadErr, context.DeadlineExceeded) {

@@ -166,7 +166,7 @@ func Days(ctx context.Context, db DB, batchID int64) ([]Day, error) {
 func SetBatchStatus(ctx context.Context, db DB, id int64, status market.BatchStatus, message string) error {
 	_, err := db.Exec(ctx, `
 		UPDATE batches SET status = $2, message = $3,
-			started_at = CASE WHEN $2 IN ('running') THEN coalesce(started_at, clock_timestamp()) ELSE started_at END,
+			started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, clock_timestamp()) ELSE started_at END,
 			finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN clock_timestamp() ELSE NULL END
 		WHERE id = $1`, id, status, message)
 	return err
@@ -226,17 +226,19 @@ func ClaimDay(ctx context.Context, tx pgx.Tx, batchID int64, dataset string, day
 	return b, true, nil
 }
 
-// ErrStale reports that a day was queued again (reaped, resumed, retried) while an older
-// job still worked it: the older job's result is dropped.
+// ErrStale reports that a day moved on while a job worked it (queued again by a reaper,
+// resume or retry, or already finished by another run of the same job): that job's
+// result is dropped.
 var ErrStale = errors.New("the day was queued again meanwhile")
 
-// FinishDay records a day's end for the job of generation gen: its state, rows loaded
-// and error (nil when none). It returns ErrStale when the day has a newer gen.
+// FinishDay records the end of a running day for the job of generation gen: its state,
+// rows loaded and error (nil when none). It returns ErrStale when the day is no longer
+// running at that gen.
 func FinishDay(ctx context.Context, db DB, batchID int64, dataset string, day time.Time, gen int, status market.DayStatus, rows int64, errMsg *string) error {
 	tag, err := db.Exec(ctx, `
 		UPDATE batch_days SET status = $5, rows = $6, error = $7,
 			finished_at = CASE WHEN $5 = 'pending' THEN NULL ELSE clock_timestamp() END
-		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND gen = $4`,
+		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND gen = $4 AND status = 'running'`,
 		batchID, dataset, day, gen, status, rows, errMsg)
 	if err == nil && tag.RowsAffected() == 0 {
 		return ErrStale
@@ -294,7 +296,8 @@ func RequeueOrphan(ctx context.Context, db DB, o Orphan) (Day, bool, error) {
 // RecordError keeps one failed attempt of a day.
 func RecordError(ctx context.Context, db DB, batchID int64, dataset string, day time.Time, attempt int, final bool, msg string) error {
 	_, err := db.Exec(ctx, `
-		INSERT INTO day_errors (batch_id, dataset, day, attempt, final, message) VALUES ($1, $2, $3, $4, $5, $6)`,
+		INSERT INTO day_errors (batch_id, dataset, day, attempt, final, message, at)
+		VALUES ($1, $2, $3, $4, $5, $6, clock_timestamp())`,
 		batchID, dataset, day, attempt, final, msg)
 	return err
 }
@@ -392,11 +395,14 @@ func SetCancelling(ctx context.Context, db DB, batchID int64, who string) error 
 	return err
 }
 
-// Reopen moves a finished or paused batch back to work: running when it has started
-// before, queued otherwise, clearing its end.
+// Reopen moves a finished or paused batch back to work. A paused batch goes on running
+// (queued if it never started); a finished one starts a new run, queued, so its times
+// and rates are those of the new run.
 func Reopen(ctx context.Context, db DB, batchID int64) error {
 	_, err := db.Exec(ctx, `
-		UPDATE batches SET status = CASE WHEN started_at IS NULL THEN 'queued' ELSE 'running' END,
+		UPDATE batches SET
+			status = CASE WHEN started_at IS NULL OR finished_at IS NOT NULL THEN 'queued' ELSE 'running' END,
+			started_at = CASE WHEN finished_at IS NOT NULL THEN NULL ELSE started_at END,
 			finished_at = NULL, message = '', cancelled_by = NULL
 		WHERE id = $1`, batchID)
 	return err
@@ -406,12 +412,29 @@ func Reopen(ctx context.Context, db DB, batchID int64) error {
 // queue name's hash): a process working a queue holds its lock in shared mode.
 const QueueLockKey = 0x6d71 // "mq"
 
-// OrphanedBatches returns the unfinished batches of queues other than queue that no
-// process holds: their processes are gone.
-func OrphanedBatches(ctx context.Context, db DB, queue string) ([]string, error) {
+// QueuedBatch names a batch and the queue its days go to.
+type QueuedBatch struct {
+	TaskID, Queue string
+}
+
+// ForeignBatches returns the unfinished batches of queues other than queue.
+func ForeignBatches(ctx context.Context, db DB, queue string) ([]QueuedBatch, error) {
 	rows, err := db.Query(ctx, `
-		SELECT task_id FROM batches
+		SELECT task_id, queue FROM batches
 		WHERE status IN ('queued', 'running', 'paused', 'cancelling') AND queue <> $1`, queue)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[QueuedBatch])
+}
+
+// StuckCancelling returns queue's batches that are cancelling with no day running any
+// more: nothing is left that would finish them.
+func StuckCancelling(ctx context.Context, db DB, queue string) ([]string, error) {
+	rows, err := db.Query(ctx, `
+		SELECT task_id FROM batches b
+		WHERE status = 'cancelling' AND queue = $1
+		  AND NOT EXISTS (SELECT 1 FROM batch_days d WHERE d.batch_id = b.id AND d.status = 'running')`, queue)
 	if err != nil {
 		return nil, err
 	}

@@ -92,8 +92,8 @@ type CoveredDay struct {
 	SyncedAt time.Time
 }
 
-// Covered returns the loaded days of dataset between start and end, and the days whose
-// latest batch day failed without being loaded since.
+// Covered returns the loaded days of dataset between start and end, and the days not
+// loaded for which some batch's day failed.
 func Covered(ctx context.Context, db DB, dataset string, start, end time.Time) (map[time.Time]CoveredDay, map[time.Time]bool, error) {
 	rows, err := db.Query(ctx, `SELECT day, rows, synced_at FROM coverage WHERE dataset = $1 AND day BETWEEN $2 AND $3`, dataset, start, end)
 	if err != nil {

@@ -24,26 +24,15 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store runs marketsync's queries on a pool.
-type Store struct {
-	pool *pgxpool.Pool
-}
-
-// New returns a Store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
-
-// Pool is the underlying pool.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
-// Open connects a pool to databaseURL and checks the connection.
-func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+// Open connects a pool of at least minConns connections (more when the URL's
+// pool_max_conns says so) to databaseURL and checks the connection. Every day in flight
+// holds one connection for its whole load; size the pool for that plus the queue's own.
+func Open(ctx context.Context, databaseURL string, minConns int) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("parsing database URL: %w", err)
 	}
-	if cfg.MaxConns < 10 {
-		cfg.MaxConns = 10
-	}
+	cfg.MaxConns = max(cfg.MaxConns, int32(minConns))
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to PostgreSQL: %w", err)
