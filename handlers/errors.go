@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -117,7 +116,17 @@ func pageMessage(status int, err error) string {
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
-		return http.StatusText(fe.Code)
+		switch fe.Code {
+		case fiber.StatusMethodNotAllowed:
+			return "err.method"
+		case fiber.StatusRequestEntityTooLarge:
+			return "err.too_large"
+		case fiber.StatusUpgradeRequired:
+			return "err.websocket"
+		case fiber.StatusNotFound:
+			return "err.not_found"
+		}
+		return "err.request"
 	}
 	return catalogKey(err)
 }

@@ -249,36 +249,67 @@ func (s *server) coverageSync(c *fiber.Ctx) error {
 	if len(days) == 0 {
 		return fail(fiber.StatusUnprocessableEntity, "err.no_days")
 	}
-	var first, last time.Time
-	for i, v := range days {
-		d, err := market.ParseDate(strings.TrimSpace(v))
-		if err != nil {
-			return fail(fiber.StatusUnprocessableEntity, "err.date_invalid")
-		}
-		if i == 0 || d.Before(first) {
-			first = d
-		}
-		if i == 0 || d.After(last) {
-			last = d
-		}
-	}
-	start, end := first.Format(market.DateLayout), last.Format(market.DateLayout)
 	var datasets []string
 	if ds := c.FormValue("dataset"); ds != "" {
 		datasets = []string{ds}
 	}
-	spec, errs := s.parseSpec(specInput{Start: &start, End: &end, Datasets: datasets})
-	if len(errs) > 0 {
-		return fail(fiber.StatusUnprocessableEntity, errs[0].Key)
+	selected := make([]time.Time, 0, len(days))
+	for _, v := range days {
+		d, err := market.ParseDate(strings.TrimSpace(v))
+		if err != nil {
+			return fail(fiber.StatusUnprocessableEntity, "err.date_invalid")
+		}
+		selected = append(selected, d)
 	}
-	spec.CreatedBy, spec.CreatedFrom = market.OriginWeb, c.IP()
-	snap, err := s.batches.Start(c.UserContext(), spec)
+	runs, err := s.tradingRuns(selected)
 	if err != nil {
 		status, _ := s.classify(c.UserContext(), err)
 		return fail(status, pageMessage(status, err))
 	}
-	return s.render(c, fiber.StatusOK, views.CoverageSyncResult(loc, views.SyncResult{
-		TaskID: snap.TaskID, Days: calendarDays(spec.Start, spec.End)}))
+	// Validate every run before starting any: a bad selection starts nothing.
+	specs := make([]market.Spec, 0, len(runs))
+	for _, r := range runs {
+		start, end := r[0].Format(market.DateLayout), r[1].Format(market.DateLayout)
+		spec, errs := s.parseSpec(specInput{Start: &start, End: &end, Datasets: datasets})
+		if len(errs) > 0 {
+			return fail(fiber.StatusUnprocessableEntity, errs[0].Key)
+		}
+		spec.CreatedBy, spec.CreatedFrom = market.OriginWeb, c.IP()
+		specs = append(specs, spec)
+	}
+	res := views.SyncResult{Days: len(selected)}
+	for _, spec := range specs {
+		snap, err := s.batches.Start(c.UserContext(), spec)
+		if err != nil {
+			status, _ := s.classify(c.UserContext(), err)
+			return fail(status, pageMessage(status, err))
+		}
+		res.TaskIDs = append(res.TaskIDs, snap.TaskID)
+	}
+	return s.render(c, fiber.StatusOK, views.CoverageSyncResult(loc, res))
+}
+
+// tradingRuns groups selected days into runs of consecutive trading days, each as its
+// first and last day: one batch per run loads exactly the selection, since the days
+// between two selected trading days of a run are non-trading.
+func (s *server) tradingRuns(selected []time.Time) ([][2]time.Time, error) {
+	slices.SortFunc(selected, time.Time.Compare)
+	selected = slices.Compact(selected)
+	var runs [][2]time.Time
+	for _, d := range selected {
+		if n := len(runs); n > 0 {
+			prev, err := s.cal.Previous(d)
+			if err == nil && prev.Equal(runs[n-1][1]) {
+				runs[n-1][1] = d
+				continue
+			}
+		}
+		if err := s.cal.Check(d); err != nil {
+			return nil, err
+		}
+		runs = append(runs, [2]time.Time{d, d})
+	}
+	return runs, nil
 }
 
 // setLang is GET /lang/:lang?next=: remembers the language for a year and goes back.

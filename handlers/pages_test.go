@@ -160,12 +160,17 @@ func TestCoverage(t *testing.T) {
 	r = e.do(t, "GET", "/coverage?dataset=nope&year=1800", nil)
 	require.Equal(t, 200, r.status)
 
-	r = e.do(t, "POST", "/coverage/sync", form("days", "2024-07-05", "days", "2024-07-01", "days", "2024-07-03"), htmx()...)
+	// Selected days load exactly: one batch per run of consecutive trading days (07-05
+	// and 07-08 are one run across the weekend; 07-02 is not selected).
+	r = e.do(t, "POST", "/coverage/sync", form("days", "2024-07-05", "days", "2024-07-01", "days", "2024-07-03",
+		"days", "2024-07-04", "days", "2024-07-08"), htmx()...)
 	require.Equal(t, 200, r.status, r.body)
-	require.Contains(t, r.body, "Started a batch for 5 days")
-	id := regexp.MustCompile(`/batches/(2024-07-01_2024-07-05_[0-9-]+)`).FindStringSubmatch(r.body)
-	require.NotNil(t, id, r.body)
-	e.wait(t, id[1])
+	require.Contains(t, r.body, "Syncing 5 selected days in 2 batches")
+	for _, run := range []string{"2024-07-01_2024-07-01", "2024-07-03_2024-07-08"} {
+		id := regexp.MustCompile(`/batches/(` + run + `_[0-9-]+)`).FindStringSubmatch(r.body)
+		require.NotNil(t, id, r.body)
+		e.wait(t, id[1])
+	}
 
 	r = e.do(t, "POST", "/coverage/sync", form(), htmx()...)
 	require.Equal(t, 422, r.status)

@@ -110,6 +110,10 @@ var catalog = map[string]text{
 	"err.conflict":         {"the batch's state does not allow this", "该批次当前状态不允许此操作"},
 	"err.no_days":          {"select at least one day", "请至少选择一天"},
 	"err.internal":         {"something went wrong; try again", "出错了，请重试"},
+	"err.request":          {"this request cannot be answered", "无法处理此请求"},
+	"err.method":           {"this address does not accept that kind of request", "此地址不接受这种请求"},
+	"err.too_large":        {"the request is too large", "请求内容过大"},
+	"err.websocket":        {"this address is for the live connection of a page", "此地址用于页面的实时连接"},
 
 	// Action answers.
 	"action.pause":          {"Pause", "暂停"},
@@ -213,7 +217,7 @@ var catalog = map[string]text{
 	"coverage.sync":           {"Sync selected days", "同步所选日期"},
 	"coverage.select_missing": {"Select all missing", "全选缺失"},
 	"coverage.select_none":    {"Clear selection", "清空选择"},
-	"coverage.started":        {"Started a batch for %d days:", "已为 %d 天发起批次:"},
+	"coverage.started":        {"Syncing %d selected days in %d batches:", "已为选中的 %d 天发起 %d 个批次:"},
 	"coverage.empty":          {"No coverage data for this year.", "该年份暂无覆盖数据。"},
 
 	// Problems.

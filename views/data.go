@@ -72,13 +72,13 @@ type CoverageData struct {
 	Coverage []market.Coverage
 }
 
-// SyncResult is the answer to the coverage page's "sync selected days": the batch
-// started (TaskID and how many days it spans) or the reason none was (Error: a catalog
-// key or text).
+// SyncResult is the answer to the coverage page's "sync selected days": the batches
+// started (one per run of consecutive selected trading days) and how many days were
+// selected, or the reason none was (Error: a catalog key or text).
 type SyncResult struct {
-	TaskID string
-	Days   int
-	Error  string
+	TaskIDs []string
+	Days    int
+	Error   string
 }
 
 // FlashKind is the tone of a Flash message.

@@ -180,7 +180,7 @@ func TestPages(t *testing.T) {
 			}
 			require.NotContains(t, html, `value="2025-01-02"`)
 
-			html = render(t, CoverageSyncResult(loc, SyncResult{TaskID: "x_y_1", Days: 3}))
+			html = render(t, CoverageSyncResult(loc, SyncResult{TaskIDs: []string{"x_y_1"}, Days: 3}))
 			require.Contains(t, html, `href="/batches/x_y_1"`)
 
 			require.Contains(t, render(t, NotFoundPage(loc, "")), "404")

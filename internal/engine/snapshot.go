@@ -22,6 +22,7 @@ func buildSnapshot(b *store.Batch, days []store.Day, now time.Time, parallelism 
 		Datasets: b.Datasets, StartDate: dateString(b.Start), EndDate: dateString(b.End),
 		Force: b.Force, Priority: b.Priority, TradingDays: b.TradingDays,
 		CreatedAt: b.CreatedAt, CreatedBy: b.CreatedBy, CreatedFrom: b.CreatedFrom, CancelledBy: b.CancelledBy,
+		Reason: b.Message,
 		Errors: []market.ErrorEntry{}, InFlight: []market.InFlight{},
 		Days: make([]market.DayCell, len(days)),
 	}

@@ -42,6 +42,8 @@ type Snapshot struct {
 	CreatedBy     string     `json:"created_by"`
 	CreatedFrom   string     `json:"created_from,omitempty"`
 	CancelledBy   *string    `json:"cancelled_by"`
+	// Reason says why a failed batch could not go on, in the source's words.
+	Reason string `json:"reason,omitempty"`
 	// Days has one cell per (dataset, calendar day) of the range, in date order.
 	Days []DayCell `json:"days,omitempty"`
 }
