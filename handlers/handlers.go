@@ -28,6 +28,7 @@ type Batches interface {
 	Retry(ctx context.Context, taskID string, who market.Actor) (int, error)
 	Batches(ctx context.Context, f market.BatchFilter) ([]market.BatchSummary, int, error)
 	Active(ctx context.Context) ([]market.BatchSummary, error)
+	Recent(ctx context.Context, n int) ([]market.BatchSummary, error)
 	Errors(ctx context.Context, taskID string, limit, offset int) ([]market.ErrorRecord, int, error)
 	Coverage(ctx context.Context, dataset string, start, end time.Time) (*market.Coverage, error)
 }

@@ -58,15 +58,9 @@ func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm)
 	if err != nil {
 		return err
 	}
-	latest, _, err := s.batches.Batches(ctx, market.BatchFilter{Limit: 2 * recentCount})
+	recent, err := s.batches.Recent(ctx, recentCount)
 	if err != nil {
 		return err
-	}
-	var recent []market.BatchSummary
-	for _, b := range latest {
-		if b.Status.Finished() && len(recent) < recentCount {
-			recent = append(recent, b)
-		}
 	}
 	return s.render(c, status, views.DashboardPage(s.locale(c), views.DashboardData{
 		Form: form, Active: active, Recent: recent}))
@@ -117,7 +111,11 @@ func (s *server) startForm(c *fiber.Ctx) error {
 	if !isHTMX(c) {
 		return c.Redirect(views.BatchURL(snap.TaskID), fiber.StatusSeeOther)
 	}
-	return s.render(c, fiber.StatusOK, views.BatchStarted(s.locale(c), form, summaryOf(snap)))
+	active, err := s.batches.Active(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, views.BatchStarted(s.locale(c), form, snap.TaskID, active))
 }
 
 // formRejected answers a form that did not start a batch: to htmx the form with its
@@ -130,17 +128,6 @@ func (s *server) formRejected(c *fiber.Ctx, status int, form views.StartForm) er
 		return s.render(c, status, views.BatchForm(s.locale(c), form))
 	}
 	return s.renderDashboard(c, status, form)
-}
-
-// summaryOf is the history line of a snapshot.
-func summaryOf(s *market.Snapshot) market.BatchSummary {
-	return market.BatchSummary{
-		TaskID: s.TaskID, Status: s.Status, Datasets: s.Datasets, StartDate: s.StartDate,
-		EndDate: s.EndDate, Total: s.Total, Success: s.Success, Failed: s.Failed,
-		Skipped: s.Skipped, RowsLoaded: s.RowsLoaded, Priority: s.Priority,
-		CreatedAt: s.CreatedAt, CreatedBy: s.CreatedBy, StartTime: s.StartTime,
-		EndTime: s.EndTime, Message: s.Message,
-	}
 }
 
 // history is GET /batches?status=&dataset=&page=. Unknown filter values are ignored.

@@ -26,9 +26,9 @@ func (f Fragments) RenderBatch(lang string, snap *market.Snapshot, cells []marke
 }
 
 // RenderDashboard renders views.DashboardUpdate for every dashboard viewer in lang.
-func (f Fragments) RenderDashboard(lang string, active []market.BatchSummary) ([]byte, error) {
+func (f Fragments) RenderDashboard(lang string, active, recent []market.BatchSummary) ([]byte, error) {
 	var buf bytes.Buffer
-	err := views.DashboardUpdate(f.locale(lang), active).Render(context.Background(), &buf)
+	err := views.DashboardUpdate(f.locale(lang), active, recent).Render(context.Background(), &buf)
 	return buf.Bytes(), err
 }
 

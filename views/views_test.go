@@ -113,8 +113,8 @@ func TestPages(t *testing.T) {
 				require.Contains(t, html, want)
 			}
 
-			html = render(t, BatchStarted(loc, NewStartForm("2025-10-17"), summary(run)))
-			require.Contains(t, html, `hx-swap-oob="afterbegin:#active-list"`)
+			html = render(t, BatchStarted(loc, NewStartForm("2025-10-17"), summary(run).TaskID, []market.BatchSummary{summary(run)}))
+			require.Contains(t, html, `id="active-batches" class="card" aria-labelledby="active-title" hx-swap-oob="true"`)
 			require.Contains(t, html, `id="active-`+run.TaskID+`"`)
 
 			html = render(t, BatchPage(loc, run))
@@ -150,7 +150,7 @@ func TestPages(t *testing.T) {
 			require.Contains(t, html, `id="batch-grid" class="card mt-6" aria-labelledby="grid-title" hx-swap-oob="true"`)
 			require.Equal(t, len(run.Days), strings.Count(html, `id="cell-daily-`))
 
-			html = render(t, DashboardUpdate(loc, []market.BatchSummary{summary(run)}))
+			html = render(t, DashboardUpdate(loc, []market.BatchSummary{summary(run)}, nil))
 			require.Contains(t, html, `id="active-batches"`)
 			require.Contains(t, html, `hx-swap-oob="true"`)
 			require.Contains(t, html, run.TaskID)

@@ -278,7 +278,7 @@ func (e *Engine) Snapshot(ctx context.Context, taskID string) (*market.Snapshot,
 
 // Batches lists batches newest first, and how many match the filter in all.
 func (e *Engine) Batches(ctx context.Context, f market.BatchFilter) ([]market.BatchSummary, int, error) {
-	items, total, err := store.ListBatches(ctx, e.pool, f, false)
+	items, total, err := store.ListBatches(ctx, e.pool, f, store.AllBatches)
 	if err != nil {
 		return nil, 0, fmt.Errorf("listing batches: %w", err)
 	}
@@ -287,9 +287,18 @@ func (e *Engine) Batches(ctx context.Context, f market.BatchFilter) ([]market.Ba
 
 // Active lists the batches not finished yet, newest first.
 func (e *Engine) Active(ctx context.Context) ([]market.BatchSummary, error) {
-	items, _, err := store.ListBatches(ctx, e.pool, market.BatchFilter{}, true)
+	items, _, err := store.ListBatches(ctx, e.pool, market.BatchFilter{}, store.ActiveBatches)
 	if err != nil {
 		return nil, fmt.Errorf("listing active batches: %w", err)
+	}
+	return e.summaries(items), nil
+}
+
+// Recent lists the n latest finished batches, newest first.
+func (e *Engine) Recent(ctx context.Context, n int) ([]market.BatchSummary, error) {
+	items, _, err := store.ListBatches(ctx, e.pool, market.BatchFilter{Limit: n}, store.FinishedBatches)
+	if err != nil {
+		return nil, fmt.Errorf("listing finished batches: %w", err)
 	}
 	return e.summaries(items), nil
 }

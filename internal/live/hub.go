@@ -26,6 +26,8 @@ type Loader interface {
 	Snapshot(ctx context.Context, taskID string) (*market.Snapshot, error)
 	// Active lists the batches not finished yet.
 	Active(ctx context.Context) ([]market.BatchSummary, error)
+	// Recent lists the n latest finished batches.
+	Recent(ctx context.Context, n int) ([]market.BatchSummary, error)
 }
 
 var _ Loader = (*engine.Engine)(nil)
@@ -38,8 +40,8 @@ type Renderer interface {
 	// state (cells is then every cell of the grid); otherwise only the counters and the
 	// cells that changed since the previous push.
 	RenderBatch(lang string, snap *market.Snapshot, cells []market.DayCell, full bool) ([]byte, error)
-	// RenderDashboard renders the running batches for the dashboard in lang.
-	RenderDashboard(lang string, active []market.BatchSummary) ([]byte, error)
+	// RenderDashboard renders the dashboard's running and latest finished batches in lang.
+	RenderDashboard(lang string, active, recent []market.BatchSummary) ([]byte, error)
 }
 
 // HubConfig tunes a Hub. Loader and Renderer are required; zero durations take defaults.
@@ -62,6 +64,8 @@ type HubConfig struct {
 	// claims its next day right after committing one; without it, the claim would spend
 	// a push of its own.
 	Settle time.Duration
+	// Recent is how many finished batches the dashboard shows (default 10).
+	Recent int
 	// WriteTimeout bounds one write to a client (default 5 s); a client slower than that
 	// is dropped.
 	WriteTimeout time.Duration
@@ -134,6 +138,9 @@ func NewHub(pool *pgxpool.Pool, cfg *HubConfig, logger *slog.Logger) (*Hub, erro
 		c.Settle = 10 * time.Millisecond
 	}
 	c.Settle = max(c.Settle, 0)
+	if c.Recent <= 0 {
+		c.Recent = 10
+	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 5 * time.Second
 	}

@@ -50,6 +50,8 @@ func (b *batches) Snapshot(_ context.Context, id string) (*market.Snapshot, erro
 	return &c, nil
 }
 
+func (b *batches) Recent(context.Context, int) ([]market.BatchSummary, error) { return nil, nil }
+
 func (b *batches) Active(context.Context) ([]market.BatchSummary, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -86,7 +88,7 @@ func (r *renderer) RenderBatch(lang string, s *market.Snapshot, cells []market.D
 		lang, s.TaskID, full, s.Status, s.Current, strings.Join(dates, ",")), nil
 }
 
-func (r *renderer) RenderDashboard(lang string, active []market.BatchSummary) ([]byte, error) {
+func (r *renderer) RenderDashboard(lang string, active, _ []market.BatchSummary) ([]byte, error) {
 	r.mu.Lock()
 	r.calls["dashboard/"+lang]++
 	r.mu.Unlock()

@@ -259,11 +259,12 @@ func (v *batchView) render(lang string, full bool) ([]byte, error) {
 	return v.hub.cfg.Renderer.RenderBatch(lang, v.snap, v.changed, false)
 }
 
-// dashboardView is the list of running batches; its render is always whole.
+// dashboardView is the lists of running and latest finished batches; its render is
+// always whole.
 type dashboardView struct {
-	hub    *Hub
-	active []market.BatchSummary
-	ok     bool
+	hub            *Hub
+	active, recent []market.BatchSummary
+	ok             bool
 }
 
 func (v *dashboardView) loaded() bool { return v.ok }
@@ -273,12 +274,16 @@ func (v *dashboardView) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	v.active, v.ok = active, true
+	recent, err := v.hub.cfg.Loader.Recent(ctx, v.hub.cfg.Recent)
+	if err != nil {
+		return err
+	}
+	v.active, v.recent, v.ok = active, recent, true
 	return nil
 }
 
 func (v *dashboardView) render(lang string, _ bool) ([]byte, error) {
-	return v.hub.cfg.Renderer.RenderDashboard(lang, v.active)
+	return v.hub.cfg.Renderer.RenderDashboard(lang, v.active, v.recent)
 }
 
 // ChangedCells returns the cells of next that are new or differ from prev, in next's

@@ -21,13 +21,23 @@ type BatchListItem struct {
 	Counts
 }
 
-// ListBatches returns batches newest first matching f, and how many match in all.
-// active limits it to unfinished batches.
-func ListBatches(ctx context.Context, db DB, f market.BatchFilter, active bool) ([]BatchListItem, int, error) {
+// Scope narrows ListBatches to unfinished or finished batches.
+type Scope string
+
+// Scopes of ListBatches.
+const (
+	AllBatches      Scope = ""
+	ActiveBatches   Scope = "active"
+	FinishedBatches Scope = "finished"
+)
+
+// ListBatches returns batches newest first matching f within scope, and how many match
+// in all.
+func ListBatches(ctx context.Context, db DB, f market.BatchFilter, scope Scope) ([]BatchListItem, int, error) {
 	where := `($1 = '' OR b.status = $1) AND ($2 = '' OR $2 = ANY(b.datasets))
-		AND (NOT $3 OR b.status IN ('queued', 'running', 'paused', 'cancelling'))`
+		AND ($3 = '' OR ($3 = 'active') = (b.status IN ('queued', 'running', 'paused', 'cancelling')))`
 	var total int
-	if err := db.QueryRow(ctx, "SELECT count(*) FROM batches b WHERE "+where, string(f.Status), f.Dataset, active).Scan(&total); err != nil {
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM batches b WHERE "+where, string(f.Status), f.Dataset, string(scope)).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	limit := f.Limit
@@ -45,7 +55,7 @@ func ListBatches(ctx context.Context, db DB, f market.BatchFilter, active bool) 
 		LEFT JOIN batch_days d ON d.batch_id = b.id
 		GROUP BY `+prefixed("b")+`
 		ORDER BY b.created_at DESC, b.id DESC`,
-		string(f.Status), f.Dataset, active, limit, f.Offset)
+		string(f.Status), f.Dataset, string(scope), limit, f.Offset)
 	if err != nil {
 		return nil, 0, err
 	}
