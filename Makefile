@@ -52,4 +52,5 @@ lint: ## gofmt and go vet
 
 .PHONY: clean
 clean: ## remove the binary and the private PostgreSQL cluster, if any
+	cmd/marketsync/localpg.sh stop
 	rm -rf bin .data

@@ -5,7 +5,24 @@
 #   3. else a private cluster under .data/pg on port 55432, started with the system's
 #      PostgreSQL binaries (Debian's postgresql package is installed when they are missing).
 # marketsync creates the database when it is missing and applies its migrations on start.
+# `localpg.sh stop` stops the private cluster, if it runs.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+dir="$root/.data/pg"
+port=55432
+as=()
+if [ "$(id -u)" = 0 ]; then
+  as=(runuser -u postgres --)   # PostgreSQL refuses to run as root
+fi
+
+if [ "${1:-}" = stop ]; then
+  if [ -f "$dir/postmaster.pid" ]; then
+    bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    "${as[@]}" "$bin/pg_ctl" -D "$dir" stop -m fast >&2
+  fi
+  exit 0
+fi
+
 if [ -n "${DATABASE_URL:-}" ]; then
   echo "$DATABASE_URL"
   exit 0
@@ -15,9 +32,6 @@ if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
   exit 0
 fi
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-dir="$root/.data/pg"
-port=55432
 url="postgres://postgres@127.0.0.1:$port/marketsync?sslmode=disable"
 if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
   echo "$url"
@@ -29,10 +43,6 @@ if [ -z "$bin" ]; then
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-fi
-as=()
-if [ "$(id -u)" = 0 ]; then
-  as=(runuser -u postgres --)   # PostgreSQL refuses to run as root
 fi
 mkdir -p "$dir"
 [ "$(id -u)" = 0 ] && chown -R postgres "$root/.data"
