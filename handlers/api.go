@@ -79,7 +79,7 @@ func (s *server) apiProgress(c *fiber.Ctx) error {
 	if err != nil {
 		return batchErr(id, err)
 	}
-	return ok(c, fiber.StatusOK, snapshotInZone(snap, s.zone))
+	return ok(c, fiber.StatusOK, snap.In(s.zone))
 }
 
 // actionAnswer is the answer to cancel, pause, resume and retry.

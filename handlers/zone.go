@@ -24,26 +24,6 @@ func ptrInZone(t *time.Time, z *time.Location) *time.Time {
 	return &v
 }
 
-func snapshotInZone(s *market.Snapshot, z *time.Location) *market.Snapshot {
-	s.StartTime = ptrInZone(s.StartTime, z)
-	s.EndTime = ptrInZone(s.EndTime, z)
-	s.EstimatedCompletion = ptrInZone(s.EstimatedCompletion, z)
-	s.CreatedAt = inZone(s.CreatedAt, z)
-	for i := range s.Errors {
-		s.Errors[i].Time = inZone(s.Errors[i].Time, z)
-	}
-	for i := range s.InFlight {
-		s.InFlight[i].StartedAt = inZone(s.InFlight[i].StartedAt, z)
-	}
-	if s.Errors == nil {
-		s.Errors = []market.ErrorEntry{}
-	}
-	if s.InFlight == nil {
-		s.InFlight = []market.InFlight{}
-	}
-	return s
-}
-
 func summariesInZone(items []market.BatchSummary, z *time.Location) []market.BatchSummary {
 	if items == nil {
 		return []market.BatchSummary{}

@@ -98,6 +98,8 @@ func TestSyncJSONAndExitCodes(t *testing.T) {
 	require.Equal(t, 8, snap.Skipped)
 	require.Contains(t, stderr.String(), "[10/10] 100.0%", "plain progress lines off a terminal")
 	require.Contains(t, stderr.String(), "completed: 2 succeeded, 0 failed, 8 skipped")
+	require.Contains(t, stdout.String(), `"end_time": "`, "times are shown")
+	require.Regexp(t, `"start_time": "[0-9T:.-]+\+08:00"`, stdout.String(), "in the display zone, Asia/Shanghai by default")
 
 	// Every fetch fails: exit 1.
 	stdout.Reset()

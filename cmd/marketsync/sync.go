@@ -43,6 +43,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	asJSON := fs.Bool("json", false, "print the final snapshot as JSON on stdout")
 	priority := fs.Int("priority", market.PriorityDefault, "1 (urgent) to 4 (low)")
 	workers := fs.Int("workers", 2, "days loaded at once")
+	tz := fs.String("tz", "Asia/Shanghai", "time zone in which times are shown")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,6 +68,10 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if *workers < 1 {
 		return usageError("sync: --workers must be at least 1")
+	}
+	zone, err := time.LoadLocation(*tz)
+	if err != nil {
+		return usageError("sync: --tz: unknown time zone %q", *tz)
 	}
 	if *priority < market.PriorityUrgent || *priority > market.PriorityLow {
 		return usageError("sync: --priority must be 1 (urgent) to 4 (low)")
@@ -125,7 +130,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stderr, "batch %s: %d days (%d trading) of %s\n", snap.TaskID, snap.Total, snap.TradingDays, strings.Join(names, ", "))
 
-	bar := &progress{w: stderr, tty: tty}
+	bar := &progress{w: stderr, tty: tty, zone: zone}
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	go func() {
@@ -160,7 +165,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(final); err != nil {
+		if err := enc.Encode(final.In(zone)); err != nil {
 			return err
 		}
 	}
@@ -186,6 +191,7 @@ func randomHex(n int) string {
 type progress struct {
 	w    io.Writer
 	tty  bool
+	zone *time.Location
 	last int
 	drew bool
 }
@@ -197,7 +203,7 @@ func (p *progress) show(s *market.Snapshot) {
 		bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
 		fmt.Fprintf(p.w, "\r\033[K%s %5.1f%% %d/%d  ok %d  failed %d  skipped %d  %s rows %s",
 			bar, s.ProgressPercent, s.Current, s.Total, s.Success, s.Failed, s.Skipped,
-			formatCount(s.RowsLoaded), eta(s))
+			formatCount(s.RowsLoaded), p.eta(s))
 		p.drew = true
 		return
 	}
@@ -206,7 +212,7 @@ func (p *progress) show(s *market.Snapshot) {
 	}
 	p.last = s.Current
 	fmt.Fprintf(p.w, "[%d/%d] %.1f%% success=%d failed=%d skipped=%d rows=%d %s| %s\n",
-		s.Current, s.Total, s.ProgressPercent, s.Success, s.Failed, s.Skipped, s.RowsLoaded, eta(s), s.Message)
+		s.Current, s.Total, s.ProgressPercent, s.Success, s.Failed, s.Skipped, s.RowsLoaded, p.eta(s), s.Message)
 }
 
 func (p *progress) clear() {
@@ -224,12 +230,12 @@ func (p *progress) done(s *market.Snapshot) {
 	}
 }
 
-func eta(s *market.Snapshot) string {
+func (p *progress) eta(s *market.Snapshot) string {
 	if s.EstimatedCompletion == nil {
 		return ""
 	}
 	left := time.Until(*s.EstimatedCompletion).Round(time.Second)
-	return fmt.Sprintf(" eta %s (%s left) ", s.EstimatedCompletion.Local().Format("15:04:05"), max(left, 0))
+	return fmt.Sprintf(" eta %s (%s left) ", s.EstimatedCompletion.In(p.zone).Format("15:04:05"), max(left, 0))
 }
 
 func formatCount(n int64) string {
