@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -446,4 +449,36 @@ func TestNewNeedsItsDependencies(t *testing.T) {
 	t.Parallel()
 	_, err := handlers.New(&handlers.Config{})
 	require.Error(t, err)
+}
+
+// TestOpenAPIDescribesEveryField keeps the document in step with the structs the API
+// writes: every JSON field of them is a property of its schema, and no more.
+func TestOpenAPIDescribesEveryField(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	r := setup(t, options{}).do(t, "GET", "/api/v1/openapi.json", nil)
+	require.Equal(t, 200, r.status)
+	require.NoError(t, json.Unmarshal([]byte(r.body), &doc))
+	for name, v := range map[string]any{
+		"Snapshot": market.Snapshot{}, "ErrorEntry": market.ErrorEntry{}, "InFlight": market.InFlight{},
+		"DayCell": market.DayCell{}, "BatchSummary": market.BatchSummary{}, "ErrorRecord": market.ErrorRecord{},
+		"Coverage": market.Coverage{}, "CoverageDay": market.CoverageDay{},
+	} {
+		var fields []string
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			if tag := strings.Split(typ.Field(i).Tag.Get("json"), ",")[0]; tag != "" && tag != "-" {
+				fields = append(fields, tag)
+			}
+		}
+		schema, ok := doc.Components.Schemas[name]
+		require.True(t, ok, name)
+		require.ElementsMatch(t, fields, slices.Collect(maps.Keys(schema.Properties)), "schema %s", name)
+	}
 }
