@@ -27,13 +27,14 @@ var catalog = map[string]text{
 	"live.offline":      {"Offline", "已断开"},
 
 	// Batch states.
-	"status.queued":     {"Queued", "排队中"},
-	"status.running":    {"Running", "运行中"},
-	"status.paused":     {"Paused", "已暂停"},
-	"status.cancelling": {"Cancelling", "正在取消"},
-	"status.completed":  {"Completed", "已完成"},
-	"status.failed":     {"Failed", "失败"},
-	"status.cancelled":  {"Cancelled", "已取消"},
+	"status.queued":           {"Queued", "排队中"},
+	"status.running":          {"Running", "运行中"},
+	"status.paused":           {"Paused", "已暂停"},
+	"status.cancelling":       {"Cancelling", "正在取消"},
+	"status.completed":        {"Completed", "已完成"},
+	"status.completed_failed": {"Completed · %d failed", "已完成 · %d 天失败"},
+	"status.failed":           {"Failed", "失败"},
+	"status.cancelled":        {"Cancelled", "已取消"},
 
 	// Day states.
 	"day.pending":   {"Pending", "等待中"},
@@ -77,11 +78,12 @@ var catalog = map[string]text{
 	"count.running_n":        {"%s running", "进行中 %s"},
 	"count.cancelled_n":      {"%s cancelled", "已取消 %s"},
 	"count.trading_days_n":   {"%s trading days", "交易日 %s"},
+	"count.trading_days_1":   {"1 trading day", "交易日 1"},
 	"dashboard.title":        {"Dashboard", "总览"},
 	"dashboard.subtitle":     {"Start a batch sync and watch the running ones live.", "发起批量同步，实时查看运行中的任务。"},
 	"dashboard.active":       {"Running batches", "运行中的批次"},
 	"dashboard.active_count": {"%d active", "%d 个进行中"},
-	"dashboard.no_active":    {"No batch is running. Start one with the form.", "当前没有运行中的批次，可用左侧表单发起。"},
+	"dashboard.no_active":    {"No batch is running. Start one with the form.", "当前没有运行中的批次，可用表单发起一个。"},
 	"dashboard.recent":       {"Latest finished batches", "最近完成的批次"},
 	"dashboard.all_history":  {"All history", "全部历史"},
 	"dashboard.no_recent":    {"No batch has finished yet.", "还没有已完成的批次。"},
@@ -145,6 +147,7 @@ var catalog = map[string]text{
 	"batch.eta":             {"Estimated finish", "预计完成"},
 	"batch.eta_in":          {"in %s", "约 %s 后"},
 	"batch.eta_unknown":     {"estimating…", "估算中…"},
+	"batch.eta_paused":      {"paused", "已暂停"},
 	"batch.rows":            {"Rows loaded", "已加载行数"},
 	"batch.rate":            {"Speed", "速度"},
 	"batch.rate_value":      {"%s rows/s", "%s 行/秒"},
@@ -159,7 +162,7 @@ var catalog = map[string]text{
 	"line.paused":           {"paused at %s", "已暂停于 %s"},
 	"line.cancelling":       {"cancelling: %d days still rolling back", "正在取消: %d 天回滚中"},
 	"final.completed":       {"completed: %d succeeded, %d failed, %d skipped in %s", "批量同步完成: 成功%d, 失败%d, 跳过%d, 耗时%s"},
-	"final.cancelled":       {"cancelled: %d succeeded, %d failed, %d skipped, %d not run in %s", "批量同步已取消: 成功%d, 失败%d, 跳过%d, 未执行%d, 耗时%s"},
+	"final.cancelled":       {"cancelled: %d succeeded, %d failed, %d skipped, %d cancelled in %s", "批量同步已取消: 成功%d, 失败%d, 跳过%d, 取消%d, 耗时%s"},
 	"final.failed":          {"failed: %d succeeded, %d failed, %d skipped in %s", "批量同步失败: 成功%d, 失败%d, 跳过%d, 耗时%s"},
 
 	// Grid.

@@ -62,9 +62,11 @@ func exitCode(err error, stderr io.Writer) int {
 const usage = `marketsync keeps a PostgreSQL warehouse of A-share market data in sync.
 
 Usage:
-  marketsync serve   [--addr :8000] [--workers 2]   web app, JSON API and workers
+  marketsync serve   [--addr :8000] [--workers 2] [--tz Asia/Shanghai]
+                                                    web app, JSON API and workers
   marketsync worker  [--workers 2]                  workers only, sharing the database's queue
   marketsync sync    --start YYYY-MM-DD --end YYYY-MM-DD [--dataset daily] [--force] [--json]
+                     [--priority 1-4] [--workers 2] [--tz Asia/Shanghai]
   marketsync migrate                                apply the database migrations
 
 Environment:

@@ -50,7 +50,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer ln.Close()
 
-	log := newLogger(getenv, stderr, slog.LevelInfo)
+	log := newLogger(getenv, stderr, slog.LevelInfo, false)
 	par := *workers
 	if par == 0 {
 		par = -1 // serve only

@@ -90,7 +90,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	if getenv("MARKETSYNC_LOG_LEVEL") == "info" {
 		level = slog.LevelInfo
 	}
-	log := newLogger(getenv, stderr, level)
+	log := newLogger(getenv, stderr, level, true)
 	queue := "cli_" + randomHex(6)
 	a, err := open(ctx, getenv, log, engine.Config{Queue: queue, Parallelism: *workers})
 	if err != nil {

@@ -34,11 +34,12 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// newLogger logs JSON, or text on a terminal, unless MARKETSYNC_LOG_FORMAT says which.
-func newLogger(getenv func(string) string, w io.Writer, level slog.Level) *slog.Logger {
+// newLogger logs JSON, or text on a terminal, unless MARKETSYNC_LOG_FORMAT says which;
+// preferText picks text off a terminal too (the CLI's stderr is read by people).
+func newLogger(getenv func(string) string, w io.Writer, level slog.Level, preferText bool) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	format := getenv("MARKETSYNC_LOG_FORMAT")
-	if format == "text" || (format == "" && isTerminal(w)) {
+	if format == "text" || (format == "" && (preferText || isTerminal(w))) {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
@@ -144,7 +145,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	if *workers < 1 {
 		return usageError("worker: --workers must be at least 1")
 	}
-	log := newLogger(getenv, stderr, slog.LevelInfo)
+	log := newLogger(getenv, stderr, slog.LevelInfo, false)
 	a, err := open(ctx, getenv, log, engine.Config{Parallelism: *workers, Adopt: true})
 	if err != nil {
 		return err
