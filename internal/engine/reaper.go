@@ -36,7 +36,44 @@ func (e *Engine) reapLoop(ctx context.Context) {
 		} else if n > 0 {
 			e.log.Warn("queued again days whose worker is gone", "days", n)
 		}
+		if n, err := e.reapUnclaimed(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("looking for jobs taken by dead workers", "err", err)
+		} else if n > 0 {
+			e.log.Warn("queued again days whose job a dead worker had taken", "days", n)
+		}
 	}
+}
+
+// reapUnclaimed queues again the pending days of this engine's queue whose job a worker
+// took more than ReapAfter ago without claiming the day: the worker died in between
+// (River's rescuer would run the job again only after RescueAfter and its 30 s cycle).
+func (e *Engine) reapUnclaimed(ctx context.Context) (int, error) {
+	stalled, err := store.UnclaimedDays(ctx, e.pool, e.cfg.Queue, dayArgs{}.Kind(), e.cfg.ReapAfter)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range stalled {
+		err := e.inTx(ctx, func(tx pgx.Tx) error {
+			b, err := store.LockBatchByID(ctx, tx, o.BatchID)
+			if err != nil {
+				return err
+			}
+			day, ok, err := store.RequeueUnclaimed(ctx, tx, o)
+			if err != nil || !ok {
+				return err
+			}
+			n++
+			if err := e.enqueue(ctx, tx, b, []store.Day{day}); err != nil {
+				return err
+			}
+			return notify(ctx, tx, b.TaskID)
+		})
+		if err != nil && !errors.Is(err, market.ErrNotFound) {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // reap queues again every day of this engine's queue that has been running for longer

@@ -246,12 +246,14 @@ func FinishDay(ctx context.Context, db DB, batchID int64, dataset string, day ti
 	return err
 }
 
-// Orphan is a day marked running whose worker may be gone.
+// Orphan is a day whose worker may be gone: marked running, or pending while River
+// says its job (of generation Gen) is running.
 type Orphan struct {
 	BatchID int64
 	Dataset string
 	Day     time.Time
 	JobID   int64
+	Gen     int
 }
 
 // Orphans lists days of queue's batches that have been running for longer than age.
@@ -452,4 +454,40 @@ func TryLockQueue(ctx context.Context, tx pgx.Tx, queue string) (bool, error) {
 func MoveToQueue(ctx context.Context, db DB, batchID int64, queue string) error {
 	_, err := db.Exec(ctx, "UPDATE batches SET queue = $2 WHERE id = $1", batchID, queue)
 	return err
+}
+
+// UnclaimedDays lists the pending days of queue's batches whose job River has handed to
+// a worker more than age ago without the worker ever claiming the day: the worker died
+// between taking the job and claiming its day. It reads River's job table.
+func UnclaimedDays(ctx context.Context, db DB, queue, kind string, age time.Duration) ([]Orphan, error) {
+	rows, err := db.Query(ctx, `
+		SELECT d.batch_id, d.dataset, d.day, j.id, d.gen
+		FROM river_job j
+		JOIN batch_days d ON d.batch_id = (j.args->>'batch_id')::bigint AND d.dataset = j.args->>'dataset'
+			AND d.day = (j.args->>'day')::date AND d.gen = (j.args->>'gen')::int
+		WHERE j.state = 'running' AND j.queue = $1 AND j.kind = $2
+		  AND j.attempted_at < clock_timestamp() - make_interval(secs => $3)
+		  AND d.status = 'pending'`, queue, kind, age.Seconds())
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Orphan, error) {
+		var o Orphan
+		err := r.Scan(&o.BatchID, &o.Dataset, &o.Day, &o.JobID, &o.Gen)
+		return o, err
+	})
+}
+
+// RequeueUnclaimed gives a pending day whose job's worker died before claiming it a new
+// gen, and returns it; ok is false when the day moved on meanwhile.
+func RequeueUnclaimed(ctx context.Context, db DB, o Orphan) (Day, bool, error) {
+	d := Day{Dataset: o.Dataset, Day: o.Day, Status: market.DayPending, Trading: true}
+	err := db.QueryRow(ctx, `
+		UPDATE batch_days SET gen = gen + 1
+		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND status = 'pending' AND gen = $4
+		RETURNING gen`, o.BatchID, o.Dataset, o.Day, o.Gen).Scan(&d.Gen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, false, nil
+	}
+	return d, err == nil, err
 }
