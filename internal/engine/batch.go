@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,11 +98,15 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 	return e.Snapshot(ctx, b.TaskID)
 }
 
-// enqueue inserts one job per day into the batch's queue.
+// enqueue inserts one job per day into the batch's queue, in date order: jobs of equal
+// priority run in the order they were queued.
 func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, b *store.Batch, days []store.Day) error {
 	if len(days) == 0 {
 		return nil
 	}
+	slices.SortFunc(days, func(x, y store.Day) int {
+		return cmp.Or(x.Day.Compare(y.Day), cmp.Compare(x.Dataset, y.Dataset))
+	})
 	params := make([]river.InsertManyParams, len(days))
 	for i, d := range days {
 		params[i] = river.InsertManyParams{
