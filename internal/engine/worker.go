@@ -50,21 +50,12 @@ func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	var b *store.Batch
-	claimed := false
-	err = e.inTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		b, claimed, err = store.ClaimDay(ctx, tx, a.BatchID, a.Dataset, day, a.Gen, job.ID, job.Attempt)
-		if err != nil || !claimed {
-			return err
-		}
-		return notify(ctx, tx, a.TaskID)
-	})
-	if errors.Is(err, market.ErrNotFound) || (err == nil && !claimed) {
-		return nil // batch deleted, paused or stopped, or the job is stale
-	}
+	b, claimed, err := store.ClaimDay(ctx, e.pool, ProgressChannel, a.BatchID, a.Dataset, day, a.Gen, job.ID, job.Attempt)
 	if err != nil {
-		return fmt.Errorf("claiming %s %s: %w", a.Dataset, a.Day, err)
+		return err
+	}
+	if !claimed {
+		return nil // batch deleted, paused or stopped, or the job is stale
 	}
 
 	began := e.cfg.Now()

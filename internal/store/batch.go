@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/marketsync/marketsync/internal/market"
 )
@@ -197,33 +198,59 @@ func Notify(ctx context.Context, db DB, channel, taskID string) error {
 	return err
 }
 
-// ClaimDay marks a day running for job jobID when the batch may run and the job carries
-// the day's current gen. It reports false when the job is stale or the batch is paused,
-// cancelling or finished; the batch row is locked first, like every day transition.
-func ClaimDay(ctx context.Context, tx pgx.Tx, batchID int64, dataset string, day time.Time, gen int, jobID int64, attempt int) (*Batch, bool, error) {
-	b, err := LockBatchByID(ctx, tx, batchID)
-	if err != nil {
-		return nil, false, err
-	}
-	if b.Status != market.BatchQueued && b.Status != market.BatchRunning {
-		return b, false, nil
-	}
-	tag, err := tx.Exec(ctx, `
-		UPDATE batch_days SET status = 'running', attempts = $6, job_id = $5, started_at = clock_timestamp(), finished_at = NULL
-		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND gen = $4 AND status IN ('pending', 'running')`,
-		batchID, dataset, day, gen, jobID, attempt)
-	if err != nil {
-		return nil, false, err
-	}
-	if tag.RowsAffected() == 0 {
-		return b, false, nil
-	}
-	if b.Status == market.BatchQueued {
-		if err := SetBatchStatus(ctx, tx, b.ID, market.BatchRunning, ""); err != nil {
-			return nil, false, err
+// ClaimDay marks a day running for job jobID when the batch may run (queued or running)
+// and the job carries the day's current gen, moves a queued batch to running and
+// notifies channel. It reports false when the job is stale or the batch is paused,
+// cancelling or finished. It is one transaction sent in one round trip, and it does not
+// wait for the disk: a claim lost in a crash only leaves the day pending, which the
+// queue redoes. The batch row is locked before the day, like every day transition.
+func ClaimDay(ctx context.Context, pool *pgxpool.Pool, channel string, batchID int64, dataset string, day time.Time, gen int, jobID int64, attempt int) (*Batch, bool, error) {
+	batch := &pgx.Batch{}
+	batch.Queue("BEGIN")
+	batch.Queue("SET LOCAL synchronous_commit = off")
+	claim := batch.Queue(`
+		WITH b AS (
+			UPDATE batches SET version = version + 1, status = 'running',
+				started_at = coalesce(started_at, clock_timestamp())
+			WHERE id = $1 AND status IN ('queued', 'running')
+			RETURNING `+batchColumns+`
+		), d AS (
+			UPDATE batch_days SET status = 'running', attempts = $6, job_id = $5,
+				started_at = clock_timestamp(), finished_at = NULL
+			WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND gen = $4
+			  AND status IN ('pending', 'running') AND EXISTS (SELECT 1 FROM b)
+			RETURNING batch_id
+		)
+		SELECT `+prefixed("b")+`, pg_notify($7, b.task_id) IS NULL
+		FROM b JOIN d ON d.batch_id = b.id`,
+		batchID, dataset, day, gen, jobID, attempt, channel)
+	var b *Batch
+	claimed := false
+	claim.QueryRow(func(row pgx.Row) error {
+		var err error
+		b, err = scanBatch(extraColumn{row})
+		switch {
+		case errors.Is(err, market.ErrNotFound):
+			return nil // not claimed
+		case err != nil:
+			return err
 		}
+		claimed = true
+		return nil
+	})
+	batch.Queue("COMMIT")
+	if err := pool.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, false, fmt.Errorf("claiming %s %s: %w", dataset, day.Format(market.DateLayout), err)
 	}
-	return b, true, nil
+	return b, claimed, nil
+}
+
+// extraColumn scans a batch row followed by one more column, which it discards.
+type extraColumn struct{ pgx.Row }
+
+func (r extraColumn) Scan(dest ...any) error {
+	var ignored bool
+	return r.Row.Scan(append(dest, &ignored)...)
 }
 
 // ErrStale reports that a day moved on while a job worked it (queued again by a reaper,
