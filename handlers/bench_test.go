@@ -152,6 +152,8 @@ type child struct {
 func startChild(b *testing.B, test, env string) *child {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.timeout=10m")
+	// A child never outlives this test process, even when it dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// TestMain gives the child a database of its own, made on the same server.
 	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = os.Stderr

@@ -59,6 +59,8 @@ func startServer(t *testing.T, name string, args ...string) *server {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	// A child never outlives this test process, even when it dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(),
 		serveEnv+"=1",
 		"DATABASE_URL="+pgtest.URL(t),

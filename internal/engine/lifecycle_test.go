@@ -261,6 +261,8 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	snap := e.start(t, "2025-03-03", "2025-03-28", true)
 
 	child := exec.Command(os.Args[0], "-test.run=^$")
+	// A child never outlives this test process, even when it dies.
+	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	child.Env = append(os.Environ(), "MARKETSYNC_TEST_WORKER="+queue)
 	child.Stderr = os.Stderr
 	require.NoError(t, child.Start())
