@@ -154,7 +154,7 @@ func (s *server) apiBatches(c *fiber.Ctx) error {
 		return err
 	}
 	return ok(c, fiber.StatusOK, page[market.BatchSummary]{
-		Items: summariesInZone(items, s.zone), Total: total, Limit: f.Limit, Offset: f.Offset})
+		Items: market.SummariesIn(items, s.zone), Total: total, Limit: f.Limit, Offset: f.Offset})
 }
 
 // apiActive lists the batches not finished yet.
@@ -163,7 +163,7 @@ func (s *server) apiActive(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, fiber.StatusOK, summariesInZone(items, s.zone))
+	return ok(c, fiber.StatusOK, market.SummariesIn(items, s.zone))
 }
 
 // apiErrors pages through a batch's failed attempts.
@@ -178,7 +178,7 @@ func (s *server) apiErrors(c *fiber.Ctx) error {
 		return batchErr(id, err)
 	}
 	return ok(c, fiber.StatusOK, page[market.ErrorRecord]{
-		Items: errorsInZone(items, s.zone), Total: total, Limit: limit, Offset: offset})
+		Items: market.ErrorsIn(items, s.zone), Total: total, Limit: limit, Offset: offset})
 }
 
 // apiCoverage tells which trading days of a dataset are loaded. Without dates it covers
@@ -208,7 +208,7 @@ func (s *server) apiCoverage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return ok(c, fiber.StatusOK, coverageInZone(cov, s.zone))
+	return ok(c, fiber.StatusOK, cov.In(s.zone))
 }
 
 //go:embed openapi.json

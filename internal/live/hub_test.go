@@ -322,7 +322,6 @@ func (c *stuckConn) WriteControl(int, []byte, time.Time) error { return nil }
 // recordConn is a client that reads everything.
 type recordConn struct {
 	mu     sync.Mutex
-	msgs   []string
 	closed []byte
 	got    chan string
 }

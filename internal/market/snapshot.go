@@ -145,38 +145,3 @@ type Coverage struct {
 	FailedN int           `json:"failed"`
 	Days    []CoverageDay `json:"days"`
 }
-
-// In moves every timestamp of s into z, the zone times are shown in (JSON writes them
-// with its offset), and returns s. Lists that are nil become empty, as the API answers.
-func (s *Snapshot) In(z *time.Location) *Snapshot {
-	in := func(t time.Time) time.Time {
-		if t.IsZero() {
-			return t
-		}
-		return t.In(z)
-	}
-	inPtr := func(t *time.Time) *time.Time {
-		if t == nil {
-			return nil
-		}
-		v := t.In(z)
-		return &v
-	}
-	s.StartTime = inPtr(s.StartTime)
-	s.EndTime = inPtr(s.EndTime)
-	s.EstimatedCompletion = inPtr(s.EstimatedCompletion)
-	s.CreatedAt = in(s.CreatedAt)
-	for i := range s.Errors {
-		s.Errors[i].Time = in(s.Errors[i].Time)
-	}
-	for i := range s.InFlight {
-		s.InFlight[i].StartedAt = in(s.InFlight[i].StartedAt)
-	}
-	if s.Errors == nil {
-		s.Errors = []ErrorEntry{}
-	}
-	if s.InFlight == nil {
-		s.InFlight = []InFlight{}
-	}
-	return s
-}
