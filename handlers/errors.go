@@ -35,9 +35,12 @@ func (e *fieldError) Unwrap() error { return e.Err }
 func (s *server) classify(ctx context.Context, err error) (int, string) {
 	var re *requestError
 	var fe *fiber.Error
+	var cs *crossSiteError
 	switch {
 	case errors.As(err, &re):
 		return fiber.StatusBadRequest, re.msg
+	case errors.As(err, &cs):
+		return fiber.StatusForbidden, cs.Error()
 	case market.IsInputError(err):
 		return fiber.StatusUnprocessableEntity, err.Error()
 	case errors.Is(err, market.ErrNotFound):
@@ -113,6 +116,10 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 func pageMessage(status int, err error) string {
 	if status >= 500 {
 		return "err.internal"
+	}
+	var cs *crossSiteError
+	if errors.As(err, &cs) {
+		return "err.cross_site"
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {

@@ -57,6 +57,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// CORSOrigins are the other sites whose pages may call the JSON API (the old
+	// system's front end); see ParseOrigins. They also pass the same-origin check.
+	CORSOrigins []string
 }
 
 // server holds the handlers' dependencies; its methods are the routes.
@@ -69,6 +72,8 @@ type server struct {
 	zone    *time.Location
 	log     *slog.Logger
 	now     func() time.Time
+
+	corsOrigins []string
 }
 
 // New builds the Fiber app with every route of routes.go.
@@ -85,6 +90,8 @@ func New(cfg *Config) (*fiber.App, error) {
 		zone:    cfg.Zone,
 		log:     cfg.Logger,
 		now:     cfg.Now,
+
+		corsOrigins: cfg.CORSOrigins,
 	}
 	if s.zone == nil {
 		s.zone = DefaultZone()

@@ -49,6 +49,7 @@ type env struct {
 type options struct {
 	latency time.Duration
 	db      handlers.Pinger
+	cors    []string
 }
 
 // setup builds the whole stack on the package's database: the engine working its own
@@ -77,6 +78,7 @@ func setup(t *testing.T, opt options) *env {
 	}
 	app, err := handlers.New(&handlers.Config{
 		Batches: eng, Calendar: cal, Hub: hub, DB: opt.db, Logger: logger, Static: static.Files,
+		CORSOrigins: opt.cors,
 	})
 	require.NoError(t, err)
 	engDone, hubDone := make(chan error, 1), make(chan error, 1)
@@ -127,6 +129,21 @@ func (e *env) do(t *testing.T, method, path string, body any, header ...string) 
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := e.app.Test(req, -1)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// doRaw sends body with exactly the content type ctype ("" sends none).
+func (e *env) doRaw(t *testing.T, method, path, body, ctype string) response {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := e.app.Test(req, -1)
 	require.NoError(t, err)

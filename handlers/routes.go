@@ -12,6 +12,9 @@ import (
 // routes lists every route of the app.
 func (s *server) routes(app *fiber.App) {
 	app.Use(recover.New())
+	app.Use(securityHeaders())
+	app.Use("/api", corsAPI(s.corsOrigins))
+	app.Use(s.sameOrigin)
 
 	// Pages and their htmx actions.
 	app.Get("/", s.dashboard)
@@ -32,7 +35,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/ws/dashboard", s.wsUpgrade, s.wsDashboard, serve)
 
 	// The JSON API, the old system's paths first.
-	api := app.Group("/api/v1")
+	api := app.Group("/api/v1", requireJSON)
 	api.Post("/sync-status/sync/batch", s.apiStart)
 	api.Get("/sync-status/sync/batch/active", s.apiActive)
 	api.Get("/sync-status/sync/batch/progress/:task_id", s.apiProgress)

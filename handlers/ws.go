@@ -16,10 +16,15 @@ const (
 	localLang  = "live.lang"
 )
 
-// wsUpgrade lets only WebSocket handshakes through and notes the viewer's language.
+// wsUpgrade lets only WebSocket handshakes of this site's pages through (a page of
+// another site gets 403: browsers send no CORS preflight for sockets) and notes the
+// viewer's language.
 func (s *server) wsUpgrade(c *fiber.Ctx) error {
 	if !fws.IsWebSocketUpgrade(c) {
 		return fiber.ErrUpgradeRequired
+	}
+	if err := s.checkOrigin(c); err != nil {
+		return err
 	}
 	c.Locals(localLang, string(s.locale(c).Lang))
 	return c.Next()

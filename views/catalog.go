@@ -116,6 +116,7 @@ var catalog = map[string]text{
 	"err.method":           {"this address does not accept that kind of request", "此地址不接受这种请求"},
 	"err.too_large":        {"the request is too large", "请求内容过大"},
 	"err.websocket":        {"this address is for the live connection of a page", "此地址用于页面的实时连接"},
+	"err.cross_site":       {"refused: this request came from another site", "已拒绝：此请求来自其他网站"},
 
 	// Action answers.
 	"action.pause":          {"Pause", "暂停"},

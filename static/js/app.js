@@ -56,6 +56,8 @@
   }
   document.addEventListener("change", function (e) {
     if (e.target && e.target.name === "days") updateCount();
+    // A select that navigates (the coverage year): no inline handlers under the CSP.
+    if (e.target && e.target.hasAttribute && e.target.hasAttribute("data-submit-on-change")) e.target.form.submit();
   });
   document.addEventListener("click", function (e) {
     var btn = e.target.closest && e.target.closest("[data-coverage-select]");
