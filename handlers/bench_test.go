@@ -81,7 +81,7 @@ func TestBenchServer(t *testing.T) {
 	cal, err := calendar.New()
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := engine.New(pool, demo.New(cal, demo.Config{Latency: benchLatency}), cal,
+	eng, err := engine.New(ctx, pool, demo.New(cal, demo.Config{Latency: benchLatency}), cal,
 		&engine.Config{Parallelism: benchWorkers, Logger: log})
 	require.NoError(t, err)
 	zone := handlers.DefaultZone()

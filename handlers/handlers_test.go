@@ -64,7 +64,7 @@ func setup(t *testing.T, opt options) *env {
 	cal, err := calendar.New()
 	require.NoError(t, err)
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := engine.New(pool, demo.New(cal, demo.Config{Latency: opt.latency}), cal, &engine.Config{
+	eng, err := engine.New(ctx, pool, demo.New(cal, demo.Config{Latency: opt.latency}), cal, &engine.Config{
 		Queue:        fmt.Sprintf("handlers_%d", queueSeq.Add(1)),
 		Parallelism:  2,
 		RetryBackoff: 10 * time.Millisecond,

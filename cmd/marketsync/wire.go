@@ -84,7 +84,7 @@ func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg
 	}
 	src := demo.New(cal, demoCfg)
 	cfg.Logger = log
-	eng, err := engine.New(pool, src, cal, &cfg)
+	eng, err := engine.New(ctx, pool, src, cal, &cfg)
 	if err != nil {
 		pool.Close()
 		return nil, err

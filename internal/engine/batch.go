@@ -1,10 +1,8 @@
 package engine
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,7 +78,7 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 				queued = append(queued, d)
 			}
 		}
-		if err := e.enqueue(ctx, tx, b, queued); err != nil {
+		if err := e.enqueue(ctx, tx, b, queued, inTurn); err != nil {
 			return err
 		}
 		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
@@ -96,30 +94,6 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 		"task_id", b.TaskID, "datasets", datasets, "total", len(days), "force", b.Force,
 		"priority", priority, "created_by", createdBy)
 	return e.Snapshot(ctx, b.TaskID)
-}
-
-// enqueue inserts one job per day into the batch's queue, in date order: jobs of equal
-// priority run in the order they were queued.
-func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, b *store.Batch, days []store.Day) error {
-	if len(days) == 0 {
-		return nil
-	}
-	slices.SortFunc(days, func(x, y store.Day) int {
-		return cmp.Or(x.Day.Compare(y.Day), cmp.Compare(x.Dataset, y.Dataset))
-	})
-	params := make([]river.InsertManyParams, len(days))
-	for i, d := range days {
-		params[i] = river.InsertManyParams{
-			Args: dayArgs{BatchID: b.ID, TaskID: b.TaskID, Dataset: d.Dataset, Day: dateString(d.Day), Gen: d.Gen},
-			InsertOpts: &river.InsertOpts{
-				Queue: b.Queue, Priority: b.Priority, MaxAttempts: e.cfg.MaxAttempts,
-			},
-		}
-	}
-	if _, err := e.river.InsertManyFastTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("queueing %d days: %w", len(days), err)
-	}
-	return nil
 }
 
 // Cancel stops the batch: days not started are cancelled at once, running days have
@@ -208,7 +182,7 @@ func (e *Engine) Resume(ctx context.Context, taskID string, who market.Actor) er
 		if err := e.takeOver(ctx, tx, b); err != nil {
 			return err
 		}
-		if err := e.enqueue(ctx, tx, b, days); err != nil {
+		if err := e.enqueue(ctx, tx, b, days, inTurn); err != nil {
 			return err
 		}
 		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
@@ -254,7 +228,7 @@ func (e *Engine) Retry(ctx context.Context, taskID string, who market.Actor) (in
 		if err := e.takeOver(ctx, tx, b); err != nil {
 			return err
 		}
-		if err := e.enqueue(ctx, tx, b, days); err != nil {
+		if err := e.enqueue(ctx, tx, b, days, inTurn); err != nil {
 			return err
 		}
 		return notify(ctx, tx, taskID)

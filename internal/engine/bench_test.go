@@ -50,7 +50,7 @@ func BenchmarkSyncYear(b *testing.B) {
 		// (a) the engine.
 		cfg := engine.Config{Queue: fmt.Sprintf("bench_%d", queueSeq.Add(1)), Parallelism: 2,
 			Logger: slog.New(slog.DiscardHandler)}
-		e, err := engine.New(p, src, c, &cfg)
+		e, err := engine.New(context.Background(), p, src, c, &cfg)
 		require.NoError(b, err)
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/market"
@@ -56,16 +59,19 @@ type Config struct {
 	// are all gone (a CLI killed mid-batch). Servers and workers adopt; the CLI works
 	// only its own batch and never adopts.
 	Adopt bool
-	// ReapAfter is how long a day may be marked running without its worker holding the
-	// day's lock before it is queued again: its process died (default 20s).
-	ReapAfter time.Duration
+	// SweepInterval is how often the engine looks for days whose worker process died
+	// (and, with Adopt, for batches nobody works) and queues them again, at the front
+	// (default 1s). It sweeps once at start too.
+	SweepInterval time.Duration
 	// RescueAfter is how long a day's job may run before River's rescuer takes it back,
-	// the backstop behind ReapAfter for a job whose worker died before marking its day
-	// running (default 40s; must exceed DayTimeout).
+	// the slow backstop behind the sweep (default 40s; must exceed DayTimeout).
 	RescueAfter time.Duration
 	// ShutdownGrace is how long in-flight days get to finish on shutdown before they
 	// are cancelled and rolled back (default 10s).
 	ShutdownGrace time.Duration
+	// PersistFor is how long a day's outcome waits for an unreachable PostgreSQL to be
+	// recorded before it is given up (default 10m).
+	PersistFor time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives the engine's structured logs (default slog.Default()).
@@ -98,8 +104,8 @@ func (c *Config) withDefaults() Config {
 	if out.DayTimeout <= 0 {
 		out.DayTimeout = 30 * time.Second
 	}
-	if out.ReapAfter <= 0 {
-		out.ReapAfter = 20 * time.Second
+	if out.SweepInterval <= 0 {
+		out.SweepInterval = time.Second
 	}
 	if out.RescueAfter <= 0 {
 		out.RescueAfter = 40 * time.Second
@@ -109,6 +115,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.ShutdownGrace <= 0 {
 		out.ShutdownGrace = 10 * time.Second
+	}
+	if out.PersistFor <= 0 {
+		out.PersistFor = 10 * time.Minute
 	}
 	if out.Now == nil {
 		out.Now = time.Now
@@ -127,6 +136,7 @@ type Engine struct {
 	cfg      Config
 	log      *slog.Logger
 	river    *river.Client[pgx.Tx]
+	worker   int32 // this process's worker id; 0 when it runs no workers
 	stopping atomic.Bool
 	ready    chan struct{}
 	days     dayCache
@@ -166,8 +176,9 @@ func (c *dayCache) put(batchID, version int64, days []store.Day) {
 	}
 }
 
-// New builds an engine on pool that loads from src.
-func New(pool *pgxpool.Pool, src Source, cal *calendar.Calendar, cfg *Config) (*Engine, error) {
+// New builds an engine on pool that loads from src. An engine that will work days
+// registers its worker id in the database.
+func New(ctx context.Context, pool *pgxpool.Pool, src Source, cal *calendar.Calendar, cfg *Config) (*Engine, error) {
 	c := cfg.withDefaults()
 	e := &Engine{pool: pool, src: src, cal: cal, cfg: c, log: c.Logger, ready: make(chan struct{})}
 	workers := river.NewWorkers()
@@ -175,6 +186,7 @@ func New(pool *pgxpool.Pool, src Source, cal *calendar.Calendar, cfg *Config) (*
 		return nil, err
 	}
 	rc := &river.Config{
+		Hooks:                       []rivertype.Hook{availableNow},
 		Workers:                     workers,
 		FetchCooldown:               c.FetchCooldown,
 		FetchPollInterval:           c.FetchPollInterval,
@@ -187,6 +199,13 @@ func New(pool *pgxpool.Pool, src Source, cal *calendar.Calendar, cfg *Config) (*
 	}
 	if c.Parallelism > 0 {
 		rc.Queues = map[string]river.QueueConfig{c.Queue: {MaxWorkers: c.Parallelism}}
+		host, _ := os.Hostname()
+		id, err := store.RegisterWorker(ctx, pool, c.Queue, host, os.Getpid())
+		if err != nil {
+			return nil, err
+		}
+		e.worker = id
+		rc.ID = workerName(id)
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {
@@ -214,31 +233,49 @@ func (e *Engine) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	// While this process works its queue it holds the queue's lock (shared: servers share
-	// "default"); a queue nobody holds has lost its processes, and servers adopt its
-	// unfinished batches.
-	owner, err := e.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("holding the queue lock: %w", err)
+	// While this process works its queue it holds the queue's lock (shared: servers
+	// share "default") and its worker's lock: a queue nobody holds has lost its
+	// processes, and a job whose worker's lock is free has lost its worker.
+	lockCtx, releaseLocks := context.WithCancel(context.WithoutCancel(ctx))
+	locksHeld := make(chan error, 1)
+	locksDone := make(chan struct{})
+	go func() {
+		defer close(locksDone)
+		e.holdLocks(lockCtx, locksHeld)
+	}()
+	defer func() {
+		releaseLocks()
+		<-locksDone
+	}()
+	select {
+	case err := <-locksHeld:
+		if err != nil {
+			return fmt.Errorf("holding the worker's locks: %w", err)
+		}
+	case <-ctx.Done():
+		return nil
 	}
-	defer owner.Release()
-	if _, err := owner.Exec(ctx, "SELECT pg_advisory_lock_shared($1, hashtext($2))", store.QueueLockKey, e.cfg.Queue); err != nil {
-		return fmt.Errorf("holding the queue lock: %w", err)
-	}
-	defer owner.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock_shared($1, hashtext($2))", store.QueueLockKey, e.cfg.Queue)
+	// Days that a dead process left go first, before this one takes any other.
+	e.sweep(ctx, true)
 	if err := e.river.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("starting workers: %w", err)
 	}
-	e.log.Info("workers started", "queue", e.cfg.Queue, "parallelism", e.cfg.Parallelism)
+	e.log.Info("workers started", "queue", e.cfg.Queue, "parallelism", e.cfg.Parallelism, "worker", e.worker)
 	close(e.ready)
-	reapCtx, stopReaping := context.WithCancel(ctx)
-	defer stopReaping()
-	go e.reapLoop(reapCtx)
+	sweepCtx, stopSweeping := context.WithCancel(ctx)
+	defer stopSweeping()
+	go e.sweepLoop(sweepCtx)
 	select {
 	case <-ctx.Done():
 	case <-e.river.Stopped():
 		return errors.New("the job queue client stopped unexpectedly")
 	}
+	return e.drain()
+}
+
+// drain stops the workers: the days in flight get ShutdownGrace to commit, then are
+// cancelled and roll back.
+func (e *Engine) drain() error {
 	e.stopping.Store(true)
 	grace, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
 	defer cancel()
@@ -249,6 +286,93 @@ func (e *Engine) Run(ctx context.Context) error {
 		return e.river.StopAndCancel(hard)
 	}
 	return nil
+}
+
+// holdLocks holds the queue's lock (shared) and the worker's lock on a connection of its
+// own until ctx ends, taking them again on a new connection whenever that one drops (a
+// PostgreSQL restart). It reports on held whether the first attempt succeeded.
+func (e *Engine) holdLocks(ctx context.Context, held chan<- error) {
+	backoff := 100 * time.Millisecond
+	for first := true; ; first = false {
+		conn, err := e.lockConn(ctx)
+		if first {
+			held <- err
+			if err != nil {
+				return
+			}
+		}
+		if err == nil {
+			backoff = 100 * time.Millisecond
+			err = e.keepConn(ctx, conn)
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.Warn("lost the connection that holds the worker's locks; taking them again", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// lockConn takes a connection and the worker's locks on it.
+func (e *Engine) lockConn(ctx context.Context) (*pgxpool.Conn, error) {
+	conn, err := e.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err = conn.Exec(ctx, "SELECT pg_advisory_lock_shared($1, hashtext($2))", store.QueueLockKey, e.cfg.Queue); err == nil {
+		err = store.LockWorker(ctx, conn, e.worker)
+	}
+	if err != nil {
+		conn.Conn().Close(context.Background())
+		conn.Release()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// keepConn checks every second that conn lives; when ctx ends it releases the locks and
+// the connection and returns nil, when the connection fails it returns why.
+func (e *Engine) keepConn(ctx context.Context, conn *pgxpool.Conn) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			bg, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_, err := conn.Exec(bg, "SELECT pg_advisory_unlock_all()")
+			if err != nil {
+				conn.Conn().Close(bg)
+			}
+			conn.Release()
+			return nil
+		case <-tick.C:
+			if err := conn.Ping(ctx); err != nil && ctx.Err() == nil {
+				conn.Conn().Close(context.Background())
+				conn.Release()
+				return err
+			}
+		}
+	}
+}
+
+// workerName is how worker id names itself to River: River records it in every job it
+// takes (attempted_by), which is how the sweep tells whose a running job is.
+func workerName(id int32) string { return "marketsync-w" + strconv.Itoa(int(id)) }
+
+// workerOf reads a worker id back from a River client name.
+func workerOf(name string) (int32, bool) {
+	rest, ok := strings.CutPrefix(name, "marketsync-w")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.Atoi(rest)
+	return int32(id), err == nil
 }
 
 // minLevel drops River's records below a level: its info logs are per job and noisy,

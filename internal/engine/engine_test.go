@@ -109,7 +109,7 @@ func setup(t *testing.T, src engine.Source, cfg engine.Config) *env {
 		cfg.RetryBackoff = 10 * time.Millisecond
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := engine.New(p, src, c, &cfg)
+	e, err := engine.New(context.Background(), p, src, c, &cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -262,7 +262,7 @@ func TestTaskIDsAreUnique(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil, engine.Config{Parallelism: -1})
 	clock := time.Date(2026, 1, 5, 1, 0, 0, 0, time.UTC)
-	e2, err := engine.New(e.pool, e.demo, e.cal, &engine.Config{Parallelism: -1, Queue: e.queue, Now: func() time.Time { return clock }})
+	e2, err := engine.New(context.Background(), e.pool, e.demo, e.cal, &engine.Config{Parallelism: -1, Queue: e.queue, Now: func() time.Time { return clock }})
 	require.NoError(t, err)
 	spec := market.Spec{Start: date("2025-10-01"), End: date("2025-10-05")}
 	a, err := e2.Start(context.Background(), spec)

@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/marketsync/marketsync/internal/calendar"
@@ -198,15 +201,33 @@ func (c *concurrency) enter(day time.Time) func() {
 	}
 }
 
+// tracked counts a day's row stream as loading from its first row to its end: the
+// stream is read by COPY, inside the day's transaction.
+type tracked struct {
+	market.Rows
+	c     *concurrency
+	day   time.Time
+	leave func()
+}
+
+func (r *tracked) Next() bool {
+	if r.leave == nil {
+		r.leave = r.c.enter(r.day)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.Rows.Next() {
+		return true
+	}
+	r.leave()
+	return false
+}
+
 func TestOverlappingBatchesNeverLoadADayTwiceAtOnce(t *testing.T) {
 	t.Parallel()
 	c := &concurrency{now: map[time.Time]int{}}
 	inner := demo.New(cal(t), demo.Config{})
-	src := &hookSource{inner: inner, before: func(ctx context.Context, _ market.Dataset, day time.Time) error {
-		leave := c.enter(day)
-		defer leave()
-		time.Sleep(20 * time.Millisecond)
-		return nil
+	src := &hookSource{inner: inner, wrap: func(_ context.Context, day time.Time, rows market.Rows) market.Rows {
+		return &tracked{Rows: rows, c: c, day: day}
 	}}
 	a := setup(t, src, engine.Config{Parallelism: 3})
 	b := setup(t, src, engine.Config{Parallelism: 3})
@@ -216,7 +237,7 @@ func TestOverlappingBatchesNeverLoadADayTwiceAtOnce(t *testing.T) {
 	f2 := b.wait(t, s2.TaskID, time.Minute)
 	require.Equal(t, 15, f1.Success)
 	require.Equal(t, 15, f2.Success)
-	require.Equal(t, 1, c.maxSeen, "a day was fetched by two batches at once")
+	require.Equal(t, 1, c.maxSeen, "a day was loaded by two batches at once")
 	for _, d := range []string{"2025-04-07", "2025-04-25"} {
 		n, _ := dayChecksum(t, a.pool, date(d))
 		require.Equal(t, demoCount(t, inner, date(d)), n)
@@ -238,7 +259,7 @@ func runChildWorker() int {
 		return 1
 	}
 	src := demo.New(c, demo.Config{Latency: 150 * time.Millisecond})
-	e, err := engine.New(pool, src, c, &engine.Config{
+	e, err := engine.New(ctx, pool, src, c, &engine.Config{
 		Queue: os.Getenv("MARKETSYNC_TEST_WORKER"), Parallelism: 2,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
@@ -255,7 +276,7 @@ func runChildWorker() int {
 
 func TestKilledWorkerLosesNothing(t *testing.T) {
 	t.Parallel()
-	queue := "killed_worker"
+	queue := fmt.Sprintf("killed_worker_%d", queueSeq.Add(1))
 	// This process only queues and watches until the worker is gone.
 	e := setup(t, nil, engine.Config{Queue: queue, Parallelism: -1})
 	snap := e.start(t, "2025-03-03", "2025-03-28", true)
@@ -269,13 +290,25 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	mid := e.waitFor(t, snap.TaskID, func(s *market.Snapshot) bool { return s.Success >= 3 && s.Running > 0 })
 	require.NoError(t, child.Process.Kill())
 	_ = child.Wait()
-	t.Logf("killed the worker at %d/%d with %d days running", mid.Current, mid.Total, mid.Running)
+	dead, err := e.engine.Snapshot(context.Background(), snap.TaskID)
+	require.NoError(t, err)
+	var lost []string
+	for _, f := range dead.InFlight {
+		lost = append(lost, f.Date)
+	}
+	t.Logf("killed the worker at %d/%d with %v running", mid.Current, mid.Total, lost)
 
-	// A new process takes the dead one's days back and completes the batch.
-	// Its reaper finds the dead worker's running day within ReapAfter; River's rescuer
-	// (40 s) is the backstop for a job fetched but not yet claimed when the worker died.
-	restarted := setup(t, nil, engine.Config{Queue: queue, Parallelism: 2, ReapAfter: 2 * time.Second})
-	final := restarted.wait(t, snap.TaskID, 3*time.Minute)
+	// A new process takes the dead one's days back, first, and completes the batch.
+	var mu sync.Mutex
+	var order []string
+	src := &hookSource{inner: demo.New(cal(t), demo.Config{}), before: func(_ context.Context, _ market.Dataset, day time.Time) error {
+		mu.Lock()
+		order = append(order, day.Format(market.DateLayout))
+		mu.Unlock()
+		return nil
+	}}
+	restarted := setup(t, src, engine.Config{Queue: queue, Parallelism: 1})
+	final := restarted.wait(t, snap.TaskID, time.Minute)
 	require.Equal(t, market.BatchCompleted, final.Status)
 	require.Equal(t, 20, final.Success)
 	require.Equal(t, 0, final.Failed)
@@ -285,6 +318,22 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 		n, _ := dayChecksum(t, e.pool, d)
 		require.Equal(t, demoCount(t, e.demo, d), n, "no gaps, no duplicates on %s", d.Format(market.DateLayout))
 	}
+	// The worker ran two days at once; it may also have taken jobs it had not claimed.
+	mu.Lock()
+	require.GreaterOrEqual(t, len(order), 2)
+	require.Subset(t, order[:2], lost, "the dead worker's days go first (fetched: %v)", order)
+	mu.Unlock()
+
+	// River itself reads no job of the batch as running: the dead worker's jobs ended.
+	rc, err := river.NewClient(riverpgxv5.New(e.pool), &river.Config{})
+	require.NoError(t, err)
+	running, err := rc.JobList(context.Background(), river.NewJobListParams().Queues(queue).States(rivertype.JobStateRunning))
+	require.NoError(t, err)
+	require.Empty(t, running.Jobs)
+	cancelled, err := rc.JobList(context.Background(), river.NewJobListParams().Queues(queue).States(rivertype.JobStateCancelled))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(cancelled.Jobs), len(lost), "each lost job ends cancelled")
+	require.LessOrEqual(t, len(cancelled.Jobs), 2)
 }
 
 func TestUrgentBatchesGoFirst(t *testing.T) {
@@ -316,7 +365,7 @@ func TestServersAdoptTheBatchOfADeadCLI(t *testing.T) {
 	slow := demo.New(cal(t), demo.Config{Latency: 100 * time.Millisecond})
 	cliQueue := fmt.Sprintf("cli_adopt_%d", queueSeq.Add(1))
 	p := pool(t)
-	cli, err := engine.New(p, slow, cal(t), &engine.Config{Queue: cliQueue, Parallelism: 1,
+	cli, err := engine.New(context.Background(), p, slow, cal(t), &engine.Config{Queue: cliQueue, Parallelism: 1,
 		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	ctx, stopCLI := context.WithCancel(context.Background())
@@ -325,7 +374,7 @@ func TestServersAdoptTheBatchOfADeadCLI(t *testing.T) {
 	snap, err := cli.Start(context.Background(), market.Spec{Start: date("2025-01-06"), End: date("2025-01-24"), Force: true})
 	require.NoError(t, err)
 
-	server := setup(t, nil, engine.Config{Adopt: true, ReapAfter: time.Second})
+	server := setup(t, nil, engine.Config{Adopt: true, SweepInterval: 200 * time.Millisecond})
 	server.waitFor(t, snap.TaskID, func(s *market.Snapshot) bool { return s.Success >= 2 })
 	mid, err := server.engine.Snapshot(context.Background(), snap.TaskID)
 	require.NoError(t, err)

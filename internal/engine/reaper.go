@@ -2,125 +2,139 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/store"
 )
 
-// reapLoop hands back, every ReapAfter/2, the days of this engine's queue left running by
-// a process that died: River's own rescuer would take them back too, but only after
-// RescueAfter plus its 30-second cycle.
-func (e *Engine) reapLoop(ctx context.Context) {
-	tick := time.NewTicker(e.cfg.ReapAfter / 2)
+// sweepLoop runs the sweep every SweepInterval until ctx ends: days whose
+// worker died go back to the front of the line, batches whose processes all died are
+// adopted (with Adopt), and cancelled batches nobody will finish are finished. River's
+// own rescuer would take a dead worker's job back only after RescueAfter plus its
+// 30-second cycle.
+func (e *Engine) sweepLoop(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.SweepInterval)
 	defer tick.Stop()
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if e.cfg.Adopt {
-			if err := e.adopt(ctx); err != nil && ctx.Err() == nil {
-				e.log.Warn("looking for batches left by dead processes", "err", err)
-			}
-		}
-		if err := e.finishCancelling(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("finishing cancelled batches", "err", err)
-		}
-		if n, err := e.reap(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("looking for days left by dead workers", "err", err)
-		} else if n > 0 {
-			e.log.Warn("queued again days whose worker is gone", "days", n)
-		}
-		if n, err := e.reapUnclaimed(ctx); err != nil && ctx.Err() == nil {
-			e.log.Warn("looking for jobs taken by dead workers", "err", err)
-		} else if n > 0 {
-			e.log.Warn("queued again days whose job a dead worker had taken", "days", n)
-		}
+		e.sweep(ctx, n%3600 == 0)
 	}
 }
 
-// reapUnclaimed queues again the pending days of this engine's queue whose job a worker
-// took more than ReapAfter ago without claiming the day: the worker died in between
-// (River's rescuer would run the job again only after RescueAfter and its 30 s cycle).
-func (e *Engine) reapUnclaimed(ctx context.Context) (int, error) {
-	stalled, err := store.UnclaimedDays(ctx, e.pool, e.cfg.Queue, dayArgs{}.Kind(), e.cfg.ReapAfter)
+// sweep runs each step of the sweep once, logging what it did; prune also drops the
+// records of workers long gone.
+func (e *Engine) sweep(ctx context.Context, prune bool) {
+	warn := func(what string, err error) {
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn(what, "err", err)
+		}
+	}
+	if e.cfg.Adopt {
+		warn("looking for batches left by dead processes", e.adopt(ctx))
+	}
+	warn("finishing cancelled batches", e.finishCancelling(ctx))
+	n, err := e.requeueLost(ctx)
+	warn("looking for days left by dead workers", err)
+	if n > 0 {
+		e.log.Warn("queued again, at the front, days whose worker is gone", "days", n)
+	}
+	if prune {
+		warn("pruning the records of dead workers", store.PruneWorkers(ctx, e.pool, 7*24*time.Hour))
+	}
+}
+
+// requeueLost queues again, at the front of the line, the days of this engine's queue
+// whose job is running in River while its worker's lock is free: the process died,
+// whether it had claimed the day or not. The lost job itself ends cancelled.
+func (e *Engine) requeueLost(ctx context.Context) (int, error) {
+	res, err := e.river.JobList(ctx, river.NewJobListParams().Queues(e.cfg.Queue).
+		Kinds(dayArgs{}.Kind()).States(rivertype.JobStateRunning).First(10000))
+	if err != nil || len(res.Jobs) == 0 {
+		return 0, err
+	}
+	// The jobs are read before the live workers: a worker locks before it takes a job,
+	// so a job's worker missing from the list below is dead, not new.
+	live, err := store.LiveWorkers(ctx, e.pool)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, o := range stalled {
-		err := e.inTx(ctx, func(tx pgx.Tx) error {
-			b, err := store.LockBatchByID(ctx, tx, o.BatchID)
-			if err != nil {
-				return err
-			}
-			day, ok, err := store.RequeueUnclaimed(ctx, tx, o)
-			if err != nil || !ok {
-				return err
-			}
-			n++
-			if err := e.enqueue(ctx, tx, b, []store.Day{day}); err != nil {
-				return err
-			}
-			return notify(ctx, tx, b.TaskID)
-		})
-		if err != nil && !errors.Is(err, market.ErrNotFound) {
+	for _, job := range res.Jobs {
+		if len(job.AttemptedBy) == 0 {
+			continue
+		}
+		if id, ok := workerOf(job.AttemptedBy[len(job.AttemptedBy)-1]); !ok || live[id] {
+			continue
+		}
+		var a dayArgs
+		if err := json.Unmarshal(job.EncodedArgs, &a); err != nil {
+			return n, fmt.Errorf("reading job %d: %w", job.ID, err)
+		}
+		day, err := market.ParseDate(a.Day)
+		if err != nil {
+			return n, fmt.Errorf("reading job %d: %w", job.ID, err)
+		}
+		ok, err := e.requeueLostDay(ctx, job.ID, store.DayRef{BatchID: a.BatchID, Dataset: a.Dataset, Day: day, Gen: a.Gen})
+		if err != nil {
 			return n, err
+		}
+		if ok {
+			n++
 		}
 	}
 	return n, nil
 }
 
-// reap queues again every day of this engine's queue that has been running for longer
-// than ReapAfter while nobody holds its (dataset, day) lock: its worker is gone, since a
-// worker holds that lock for as long as it loads the day.
-func (e *Engine) reap(ctx context.Context) (int, error) {
-	orphans, err := store.Orphans(ctx, e.pool, e.cfg.Queue, e.cfg.ReapAfter)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, o := range orphans {
-		err := e.inTx(ctx, func(tx pgx.Tx) error {
-			b, err := store.LockBatchByID(ctx, tx, o.BatchID)
-			if err != nil {
-				return err
-			}
-			if free, err := store.TryLockDay(ctx, tx, o.Dataset, o.Day); err != nil || !free {
-				return err
-			}
-			day, ok, err := store.RequeueOrphan(ctx, tx, o)
-			if err != nil || !ok {
-				return err
-			}
-			n++
-			if b.Status == market.BatchCancelling || b.Status.Finished() {
-				if err := store.CancelPending(ctx, tx, b.ID); err != nil {
-					return err
-				}
-				if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
-					return err
-				}
-			} else {
-				if err := e.takeOver(ctx, tx, b); err != nil {
-					return err
-				}
-				if err := e.enqueue(ctx, tx, b, []store.Day{day}); err != nil {
-					return err
-				}
-			}
-			return notify(ctx, tx, b.TaskID)
-		})
-		if err != nil && !errors.Is(err, market.ErrNotFound) {
-			return n, err
+// requeueLostDay ends the lost job and, in the same transaction, queues its day again at
+// the front (or cancels it, when its batch is stopping).
+func (e *Engine) requeueLostDay(ctx context.Context, jobID int64, ref store.DayRef) (bool, error) {
+	requeued := false
+	err := e.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.FinalizeLostJob(ctx, tx, jobID); err != nil {
+			return err
 		}
-	}
-	return n, nil
+		b, err := store.LockBatchByID(ctx, tx, ref.BatchID)
+		if errors.Is(err, market.ErrNotFound) {
+			return nil // the batch is gone; so is any need for the day
+		}
+		if err != nil {
+			return err
+		}
+		day, ok, err := store.RequeueLost(ctx, tx, ref)
+		if err != nil || !ok {
+			return err
+		}
+		requeued = true
+		if b.Status == market.BatchCancelling || b.Status.Finished() {
+			if err := store.CancelPending(ctx, tx, b.ID); err != nil {
+				return err
+			}
+			if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+				return err
+			}
+		} else {
+			if err := e.takeOver(ctx, tx, b); err != nil {
+				return err
+			}
+			if err := e.enqueue(ctx, tx, b, []store.Day{day}, atFront); err != nil {
+				return err
+			}
+		}
+		return notify(ctx, tx, b.TaskID)
+	})
+	return requeued, err
 }
 
 // adopt takes over the unfinished batches of queues that no process works any more (a
@@ -158,7 +172,7 @@ func (e *Engine) adopt(ctx context.Context) error {
 					return err
 				}
 				n = len(days)
-				if err := e.enqueue(ctx, tx, b, days); err != nil {
+				if err := e.enqueue(ctx, tx, b, days, inTurn); err != nil {
 					return err
 				}
 			}

@@ -38,74 +38,97 @@ type dayWorker struct {
 // errBatchStopped reports that the batch was cancelled or failed while a day loaded.
 var errBatchStopped = errors.New("the batch was stopped")
 
-// Work claims the day, loads it in one transaction and records how it ended.
+// Work claims the day, fetches it, loads it in one transaction and records how it
+// ended.
 func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 	e := w.e
-	a := job.Args
-	ds, err := market.LookupDataset(a.Dataset)
+	ds, ref, err := job.Args.parse()
 	if err != nil {
 		return river.JobCancel(err)
 	}
-	day, err := market.ParseDate(a.Day)
-	if err != nil {
-		return river.JobCancel(err)
-	}
-	b, claimed, err := store.ClaimDay(ctx, e.pool, ProgressChannel, a.BatchID, a.Dataset, day, a.Gen, job.ID, job.Attempt)
+	b, claimed, err := store.ClaimDay(ctx, e.pool, store.ClaimParams{
+		DayRef: ref, JobID: job.ID, Attempt: job.Attempt, Channel: ProgressChannel})
 	if err != nil {
 		return err
 	}
 	if !claimed {
 		return nil // batch deleted, paused or stopped, or the job is stale
 	}
-
 	began := e.cfg.Now()
-	status, rows, t, loadErr := e.load(ctx, job, b, ds, day)
+	res, loadErr := e.load(ctx, job, b, ds, ref.Day)
 	switch {
 	case loadErr == nil:
-		e.logDay(ctx, a, t, status, rows, e.cfg.Now().Sub(began), "")
+		e.logDay(ctx, job.Args, res.tally, res.status, res.rows, e.cfg.Now().Sub(began), "")
 		return nil
 	case errors.Is(loadErr, store.ErrStale):
-		e.log.Warn("day was handed to another worker meanwhile; dropping this attempt", "task_id", a.TaskID, "day", a.Day)
+		e.log.Warn("day was handed to another worker meanwhile; dropping this attempt", "task_id", job.Args.TaskID, "day", job.Args.Day)
 		return nil
 	}
-	return e.dayFailed(ctx, job, b, ds, day, loadErr)
+	return e.dayFailed(ctx, job, b, loadErr)
 }
 
-// load replaces one day's rows in one transaction: lock (dataset, day), skip it when it
-// is loaded already (unless force), stream the source's rows in with COPY, mark the day
-// done, complete the job, finish the batch when this was its last day, notify. Anything
-// going wrong rolls all of it back.
-func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, ds market.Dataset, day time.Time) (market.DayStatus, int64, tally, error) {
-	status := market.DaySucceeded
-	var n int64
-	var t tally
-	err := e.inTx(ctx, func(tx pgx.Tx) error {
+// parse reads the job's dataset and day.
+func (a dayArgs) parse() (market.Dataset, store.DayRef, error) {
+	ds, err := market.LookupDataset(a.Dataset)
+	if err != nil {
+		return ds, store.DayRef{}, err
+	}
+	day, err := market.ParseDate(a.Day)
+	return ds, store.DayRef{BatchID: a.BatchID, Dataset: a.Dataset, Day: day, Gen: a.Gen}, err
+}
+
+// dayResult is how a loaded day ended: its state, the rows loaded, and where its batch
+// stands.
+type dayResult struct {
+	status market.DayStatus
+	rows   int64
+	tally  tally
+}
+
+// load fetches one day and replaces its rows in one transaction. The fetch comes first,
+// outside the transaction (no transaction waits on the network; a local source's rows
+// still stream straight into COPY); then: lock (dataset, day), skip it when it is loaded
+// already (unless force), COPY the rows in, mark the day done, complete the job, finish
+// the batch when this was its last day, notify. Anything going wrong rolls all of it
+// back.
+func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, ds market.Dataset, day time.Time) (dayResult, error) {
+	var rows market.Rows
+	loaded, err := e.covered(ctx, e.pool, b, ds, day)
+	if err != nil {
+		return dayResult{}, err
+	}
+	if !loaded {
+		if rows, err = e.src.Fetch(ctx, ds, day); err != nil {
+			return dayResult{}, fmt.Errorf("fetching: %w", err)
+		}
+	}
+	res := dayResult{status: market.DaySucceeded}
+	err = e.inTx(ctx, func(tx pgx.Tx) error {
 		if err := store.LockDay(ctx, tx, ds.Name, day); err != nil {
 			return err
 		}
-		if !b.Force {
-			covered, err := store.IsCovered(ctx, tx, ds.Name, day)
-			if err != nil {
-				return err
-			}
-			if covered {
-				status = market.DaySkipped
-			}
+		// Another batch may have loaded the day since the look before the fetch.
+		loaded, err := e.covered(ctx, tx, b, ds, day)
+		if err != nil {
+			return err
 		}
-		if status == market.DaySucceeded {
-			rows, err := e.src.Fetch(ctx, ds, day)
-			if err != nil {
-				return fmt.Errorf("fetching: %w", err)
-			}
-			if n, err = store.ReplaceDay(ctx, tx, ds, day, b.ID, rows); err != nil {
-				return err
-			}
+		if loaded {
+			res.status = market.DaySkipped
+		} else if res.rows, err = store.ReplaceDay(ctx, tx, ds, day, b.ID, rows); err != nil {
+			return err
 		}
-		var err error
-		t, err = e.endDay(ctx, tx, job, b.ID, ds.Name, day, status, n, nil)
+		res.tally, err = e.endDay(ctx, tx, job, b.ID, ds.Name, day, res.status, res.rows, nil)
 		return err
 	})
-	return status, n, t, err
+	return res, err
+}
+
+// covered reports whether the day is loaded already and the batch does not force it.
+func (e *Engine) covered(ctx context.Context, db store.DB, b *store.Batch, ds market.Dataset, day time.Time) (bool, error) {
+	if b.Force {
+		return false, nil
+	}
+	return store.IsCovered(ctx, db, ds.Name, day)
 }
 
 // tally is where a batch stands after a day ended: days finished of all, and the
@@ -144,80 +167,62 @@ func (e *Engine) endDay(ctx context.Context, tx pgx.Tx, job *river.Job[dayArgs],
 	return t, notify(ctx, tx, b.TaskID)
 }
 
-// dayFailed records an attempt that did not load: cancelled when the batch was stopped,
-// retried when attempts are left, failed otherwise. It returns what River should do.
-func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, ds market.Dataset, day time.Time, loadErr error) error {
-	a := job.Args
-	// The day's own context may be gone; its bookkeeping must still happen.
-	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
+// outcome is what becomes of an attempt that did not load.
+type outcome int
 
-	if ctx.Err() != nil && e.stopping.Load() {
-		// Shutting down: hand the day back for another process, without counting an error.
-		var runErr error = loadErr
-		err := e.inTx(bg, func(tx pgx.Tx) error {
-			lb, err := store.LockBatchByID(bg, tx, b.ID)
-			if err != nil {
-				return err
-			}
-			if lb.Status == market.BatchCancelling || lb.Status.Finished() {
-				// Cancelled meanwhile: the day ends cancelled, and River must not retry it.
-				runErr = river.JobCancel(errBatchStopped)
-				_, err := e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayCancelled, 0, nil)
-				return err
-			}
-			if err := store.FinishDay(bg, tx, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, nil); err != nil {
-				return err
-			}
-			return notify(bg, tx, a.TaskID)
-		})
-		if errors.Is(err, store.ErrStale) {
-			return nil
-		}
-		if err != nil {
-			e.log.Warn("handing a day back on shutdown", "task_id", a.TaskID, "day", a.Day, "err", err)
-		}
-		return runErr
+const (
+	// handBack: the process is shutting down; the day goes back to pending for another
+	// process, and no error is recorded.
+	handBack outcome = iota
+	// retryLater: attempts are left; the error is recorded and River retries the day
+	// after the backoff.
+	retryLater
+	// failDay: no attempts are left; the day fails.
+	failDay
+	// failBatch: the source refused (bad credentials); the day and the whole batch fail.
+	failBatch
+	// cancelDay: the batch was stopped meanwhile; the day ends cancelled.
+	cancelDay
+)
+
+// decideFailure decides what becomes of a failed attempt, as River's retry decision
+// does: from the error, the attempts, whether this process is stopping and the batch's
+// state. It has no side effects.
+func decideFailure(loadErr error, attempt, maxAttempts int, shuttingDown bool, batch market.BatchStatus) outcome {
+	switch {
+	case batch == market.BatchCancelling || batch.Finished():
+		return cancelDay
+	case shuttingDown:
+		return handBack
+	case errors.Is(loadErr, market.ErrSourceRefused):
+		return failBatch
+	case attempt >= maxAttempts:
+		return failDay
 	}
+	return retryLater
+}
+
+// dayFailed records an attempt that did not load, as decideFailure decides, and returns
+// what River should do. The bookkeeping outlives the day's context, and waits for
+// PostgreSQL when it is down: an attempt that failed during an outage is recorded once
+// the database is back.
+func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, loadErr error) error {
+	a := job.Args
 	msg := loadErr.Error()
 	if errors.Is(loadErr, context.DeadlineExceeded) {
 		msg = fmt.Sprintf("timed out after %s", e.cfg.DayTimeout)
 	}
-	final := job.Attempt >= job.MaxAttempts || errors.Is(loadErr, market.ErrSourceRefused)
-	var outcome market.DayStatus
-	var runErr error
+	shuttingDown := ctx.Err() != nil && e.stopping.Load()
+	var decided outcome
 	var t tally
-	err := e.inTx(bg, func(tx pgx.Tx) error {
+	err := e.persist(ctx, func(bg context.Context, tx pgx.Tx) error {
 		lb, err := store.LockBatchByID(bg, tx, b.ID)
 		if err != nil {
 			return err
 		}
-		if lb.Status == market.BatchCancelling || lb.Status.Finished() {
-			outcome = market.DayCancelled
-			runErr = river.JobCancel(errBatchStopped)
-			t, err = e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayCancelled, 0, nil)
-			return err
-		}
-		if err := store.RecordError(bg, tx, b.ID, a.Dataset, day, job.Attempt, final, msg); err != nil {
-			return err
-		}
-		if !final {
-			outcome = market.DayPending
-			runErr = loadErr // River retries it after the backoff
-			if err := store.FinishDay(bg, tx, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, &msg); err != nil {
-				return err
-			}
-			return notify(bg, tx, a.TaskID)
-		}
-		outcome = market.DayFailed
-		runErr = nil
-		if t, err = e.endDay(bg, tx, job, b.ID, a.Dataset, day, market.DayFailed, 0, &msg); err != nil {
-			return err
-		}
-		if errors.Is(loadErr, market.ErrSourceRefused) {
-			return e.failBatch(bg, tx, lb, msg)
-		}
-		return nil
+		decided = decideFailure(loadErr, job.Attempt, job.MaxAttempts, shuttingDown, lb.Status)
+		t, err = e.applyFailure(bg, tx, job, lb, decided, msg)
+		return err
 	})
 	if errors.Is(err, store.ErrStale) {
 		return nil // the day was queued again: its newer job records the outcome
@@ -226,16 +231,93 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 		e.log.Error("recording a failed day", "task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "err", err)
 		return loadErr
 	}
-	switch outcome {
-	case market.DayCancelled:
-		e.logDay(bg, a, t, outcome, 0, 0, "")
-	case market.DayPending:
+	e.logFailure(ctx, job, t, decided, msg)
+	switch decided {
+	case cancelDay:
+		return river.JobCancel(errBatchStopped) // River must not retry it
+	case handBack, retryLater:
+		return loadErr // River retries it after the backoff
+	}
+	return nil // failed for good: the day's own row says so
+}
+
+// applyFailure carries out decided for the day of job inside tx, under b's lock.
+func (e *Engine) applyFailure(ctx context.Context, tx pgx.Tx, job *river.Job[dayArgs], b *store.Batch, decided outcome, msg string) (tally, error) {
+	a := job.Args
+	day, _ := market.ParseDate(a.Day)
+	switch decided {
+	case cancelDay:
+		return e.endDay(ctx, tx, job, b.ID, a.Dataset, day, market.DayCancelled, 0, nil)
+	case handBack:
+		if err := store.FinishDay(ctx, tx, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, nil); err != nil {
+			return tally{}, err
+		}
+		return tally{}, notify(ctx, tx, a.TaskID)
+	}
+	final := decided != retryLater
+	if err := store.RecordError(ctx, tx, b.ID, a.Dataset, day, job.Attempt, final, msg); err != nil {
+		return tally{}, err
+	}
+	if !final {
+		if err := store.FinishDay(ctx, tx, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, &msg); err != nil {
+			return tally{}, err
+		}
+		return tally{}, notify(ctx, tx, a.TaskID)
+	}
+	t, err := e.endDay(ctx, tx, job, b.ID, a.Dataset, day, market.DayFailed, 0, &msg)
+	if err == nil && decided == failBatch {
+		err = e.failBatch(ctx, tx, b, msg)
+	}
+	return t, err
+}
+
+// logFailure logs a failed attempt as it was decided.
+func (e *Engine) logFailure(ctx context.Context, job *river.Job[dayArgs], t tally, decided outcome, msg string) {
+	a := job.Args
+	switch decided {
+	case handBack:
+	case cancelDay:
+		e.logDay(ctx, a, t, market.DayCancelled, 0, 0, "")
+	case retryLater:
 		e.log.Warn(fmt.Sprintf("day %s failed (attempt %d of %d), will retry: %s", a.Day, job.Attempt, job.MaxAttempts, msg),
 			"task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "attempt", job.Attempt, "err", msg)
 	default:
-		e.logDay(bg, a, t, outcome, 0, 0, msg)
+		e.logDay(ctx, a, t, market.DayFailed, 0, 0, msg)
 	}
-	return runErr
+}
+
+// persist runs fn in a transaction on a context that outlives ctx, trying again while
+// PostgreSQL is unreachable: for up to PersistFor, or ShutdownGrace once the process is
+// stopping.
+func (e *Engine) persist(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
+	bg := context.WithoutCancel(ctx)
+	deadline := e.cfg.Now().Add(e.cfg.PersistFor)
+	backoff := 100 * time.Millisecond
+	for {
+		attempt, cancel := context.WithTimeout(bg, 15*time.Second)
+		err := e.inTx(attempt, func(tx pgx.Tx) error { return fn(attempt, tx) })
+		cancel()
+		if err == nil || !store.IsUnavailable(err) {
+			return err
+		}
+		limit := deadline
+		if e.stopping.Load() {
+			limit = earliest(limit, e.cfg.Now().Add(e.cfg.ShutdownGrace))
+		}
+		if e.cfg.Now().Add(backoff).After(limit) {
+			return err
+		}
+		e.log.Warn("PostgreSQL is unreachable; will record the day's outcome when it is back", "err", err, "retry_in", backoff)
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // failBatch ends a batch the source refused: it fails, and its pending days are

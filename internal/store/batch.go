@@ -198,13 +198,22 @@ func Notify(ctx context.Context, db DB, channel, taskID string) error {
 	return err
 }
 
-// ClaimDay marks a day running for job jobID when the batch may run (queued or running)
+// ClaimParams names the day a job claims: its generation, the job and its attempt, and
+// the channel on which the change is announced.
+type ClaimParams struct {
+	DayRef
+	JobID   int64
+	Attempt int
+	Channel string
+}
+
+// ClaimDay marks a day running for its job when the batch may run (queued or running)
 // and the job carries the day's current gen, moves a queued batch to running and
-// notifies channel. It reports false when the job is stale or the batch is paused,
+// notifies the channel. It reports false when the job is stale or the batch is paused,
 // cancelling or finished. It is one transaction sent in one round trip, and it does not
 // wait for the disk: a claim lost in a crash only leaves the day pending, which the
 // queue redoes. The batch row is locked before the day, like every day transition.
-func ClaimDay(ctx context.Context, pool *pgxpool.Pool, channel string, batchID int64, dataset string, day time.Time, gen int, jobID int64, attempt int) (*Batch, bool, error) {
+func ClaimDay(ctx context.Context, pool *pgxpool.Pool, p ClaimParams) (*Batch, bool, error) {
 	batch := &pgx.Batch{}
 	batch.Queue("BEGIN")
 	batch.Queue("SET LOCAL synchronous_commit = off")
@@ -223,7 +232,7 @@ func ClaimDay(ctx context.Context, pool *pgxpool.Pool, channel string, batchID i
 		)
 		SELECT `+prefixed("b")+`, pg_notify($7, b.task_id) IS NULL
 		FROM b JOIN d ON d.batch_id = b.id`,
-		batchID, dataset, day, gen, jobID, attempt, channel)
+		p.BatchID, p.Dataset, p.Day, p.Gen, p.JobID, p.Attempt, p.Channel)
 	var b *Batch
 	claimed := false
 	claim.QueryRow(func(row pgx.Row) error {
@@ -240,7 +249,7 @@ func ClaimDay(ctx context.Context, pool *pgxpool.Pool, channel string, batchID i
 	})
 	batch.Queue("COMMIT")
 	if err := pool.SendBatch(ctx, batch).Close(); err != nil {
-		return nil, false, fmt.Errorf("claiming %s %s: %w", dataset, day.Format(market.DateLayout), err)
+		return nil, false, fmt.Errorf("claiming %s %s: %w", p.Dataset, p.Day.Format(market.DateLayout), err)
 	}
 	return b, claimed, nil
 }
@@ -271,55 +280,6 @@ func FinishDay(ctx context.Context, db DB, batchID int64, dataset string, day ti
 		return ErrStale
 	}
 	return err
-}
-
-// Orphan is a day whose worker may be gone: marked running, or pending while River
-// says its job (of generation Gen) is running.
-type Orphan struct {
-	BatchID int64
-	Dataset string
-	Day     time.Time
-	JobID   int64
-	Gen     int
-}
-
-// Orphans lists days of queue's batches that have been running for longer than age.
-func Orphans(ctx context.Context, db DB, queue string, age time.Duration) ([]Orphan, error) {
-	rows, err := db.Query(ctx, `
-		SELECT d.batch_id, d.dataset, d.day, coalesce(d.job_id, 0)
-		FROM batch_days d JOIN batches b ON b.id = d.batch_id
-		WHERE d.status = 'running' AND b.queue = $1
-		  AND d.started_at < clock_timestamp() - make_interval(secs => $2)`, queue, age.Seconds())
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Orphan, error) {
-		var o Orphan
-		err := r.Scan(&o.BatchID, &o.Dataset, &o.Day, &o.JobID)
-		return o, err
-	})
-}
-
-// TryLockDay takes (dataset, day)'s lock in tx if it is free. A worker holds that lock
-// for as long as it loads the day, so a running day whose lock is free has lost its worker.
-func TryLockDay(ctx context.Context, tx pgx.Tx, dataset string, day time.Time) (bool, error) {
-	var ok bool
-	err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1), ($2::date - '2000-01-01'::date))", dataset, day).Scan(&ok)
-	return ok, err
-}
-
-// RequeueOrphan moves a running day still held by job jobID back to pending with a new
-// gen, and returns it; ok is false when the day moved on meanwhile.
-func RequeueOrphan(ctx context.Context, db DB, o Orphan) (Day, bool, error) {
-	d := Day{Dataset: o.Dataset, Day: o.Day, Status: market.DayPending, Trading: true}
-	err := db.QueryRow(ctx, `
-		UPDATE batch_days SET status = 'pending', gen = gen + 1, started_at = NULL, job_id = NULL
-		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND status = 'running' AND coalesce(job_id, 0) = $4
-		RETURNING gen`, o.BatchID, o.Dataset, o.Day, o.JobID).Scan(&d.Gen)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return d, false, nil
-	}
-	return d, err == nil, err
 }
 
 // RecordError keeps one failed attempt of a day.
@@ -481,40 +441,4 @@ func TryLockQueue(ctx context.Context, tx pgx.Tx, queue string) (bool, error) {
 func MoveToQueue(ctx context.Context, db DB, batchID int64, queue string) error {
 	_, err := db.Exec(ctx, "UPDATE batches SET queue = $2 WHERE id = $1", batchID, queue)
 	return err
-}
-
-// UnclaimedDays lists the pending days of queue's batches whose job River has handed to
-// a worker more than age ago without the worker ever claiming the day: the worker died
-// between taking the job and claiming its day. It reads River's job table.
-func UnclaimedDays(ctx context.Context, db DB, queue, kind string, age time.Duration) ([]Orphan, error) {
-	rows, err := db.Query(ctx, `
-		SELECT d.batch_id, d.dataset, d.day, j.id, d.gen
-		FROM river_job j
-		JOIN batch_days d ON d.batch_id = (j.args->>'batch_id')::bigint AND d.dataset = j.args->>'dataset'
-			AND d.day = (j.args->>'day')::date AND d.gen = (j.args->>'gen')::int
-		WHERE j.state = 'running' AND j.queue = $1 AND j.kind = $2
-		  AND j.attempted_at < clock_timestamp() - make_interval(secs => $3)
-		  AND d.status = 'pending'`, queue, kind, age.Seconds())
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Orphan, error) {
-		var o Orphan
-		err := r.Scan(&o.BatchID, &o.Dataset, &o.Day, &o.JobID, &o.Gen)
-		return o, err
-	})
-}
-
-// RequeueUnclaimed gives a pending day whose job's worker died before claiming it a new
-// gen, and returns it; ok is false when the day moved on meanwhile.
-func RequeueUnclaimed(ctx context.Context, db DB, o Orphan) (Day, bool, error) {
-	d := Day{Dataset: o.Dataset, Day: o.Day, Status: market.DayPending, Trading: true}
-	err := db.QueryRow(ctx, `
-		UPDATE batch_days SET gen = gen + 1
-		WHERE batch_id = $1 AND dataset = $2 AND day = $3 AND status = 'pending' AND gen = $4
-		RETURNING gen`, o.BatchID, o.Dataset, o.Day, o.Gen).Scan(&d.Gen)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return d, false, nil
-	}
-	return d, err == nil, err
 }
