@@ -20,16 +20,18 @@ $(BIN): $(GO_SOURCES)
 
 .PHONY: run
 run: build ## build and serve http://localhost:8000 on the demo source and the local PostgreSQL
-	DATABASE_URL="$(DB_URL)" MARKETSYNC_DEMO_LATENCY=$${MARKETSYNC_DEMO_LATENCY:-200ms} ./$(BIN) serve
+	@echo "./$(BIN) serve   (DATABASE_URL from cmd/marketsync/localpg.sh; not echoed: it may hold a password)"
+	@DATABASE_URL="$(DB_URL)" MARKETSYNC_DEMO_LATENCY=$${MARKETSYNC_DEMO_LATENCY:-200ms} ./$(BIN) serve
 
 .PHONY: test
 test: ## go vet, then every test (race detector on) against the real PostgreSQL
 	go vet ./...
-	DATABASE_URL="$(DB_URL)" go test -race -count=1 -timeout 20m ./...
+	@echo "go test -race -count=1 -timeout 20m ./..."
+	@DATABASE_URL="$(DB_URL)" go test -race -count=1 -timeout 20m ./...
 
 .PHONY: bench
 bench: ## the benchmarks: a year through the engine vs a bare COPY loop, live push latency, API p99
-	DATABASE_URL="$(DB_URL)" go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/engine/ ./handlers/
+	@DATABASE_URL="$(DB_URL)" go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/engine/ ./handlers/
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund

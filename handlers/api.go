@@ -11,7 +11,10 @@ import (
 	"net/url"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -74,7 +77,10 @@ func (s *server) apiStart(c *fiber.Ctx) error {
 
 // apiProgress answers a batch's snapshot.
 func (s *server) apiProgress(c *fiber.Ctx) error {
-	id := taskID(c)
+	id, err := taskID(c)
+	if err != nil {
+		return err
+	}
 	snap, err := s.batches.Snapshot(c.UserContext(), id)
 	if err != nil {
 		return batchErr(id, err)
@@ -119,7 +125,10 @@ func (s *server) act(ctx context.Context, action, id string, who market.Actor) (
 // apiAction cancels, pauses, resumes or retries a batch.
 func (s *server) apiAction(action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id := taskID(c)
+		id, err := taskID(c)
+		if err != nil {
+			return err
+		}
 		msg, retried, err := s.act(c.UserContext(), action, id, market.Actor{By: market.OriginAPI, From: c.IP()})
 		if err != nil {
 			return err
@@ -168,7 +177,10 @@ func (s *server) apiActive(c *fiber.Ctx) error {
 
 // apiErrors pages through a batch's failed attempts.
 func (s *server) apiErrors(c *fiber.Ctx) error {
-	id := taskID(c)
+	id, err := taskID(c)
+	if err != nil {
+		return err
+	}
 	limit, offset, err := paging(c, 100)
 	if err != nil {
 		return err
@@ -338,13 +350,20 @@ func paging(c *fiber.Ctx, defaultLimit int) (limit, offset int, err error) {
 	return limit, offset, nil
 }
 
-// taskID is the route's :task_id, unescaped.
-func taskID(c *fiber.Ctx) string {
+// maxTaskID bounds a task id's length: ours are "{start}_{end}_{unix}-n", some 40 bytes.
+const maxTaskID = 200
+
+// taskID is the route's :task_id, unescaped; one that cannot be a task id (invalid
+// UTF-8, control characters such as NUL, too long) is a 400.
+func taskID(c *fiber.Ctx) (string, error) {
 	id := c.Params("task_id")
 	if u, err := url.PathUnescape(id); err == nil {
-		return u
+		id = u
 	}
-	return id
+	if len(id) > maxTaskID || !utf8.ValidString(id) || strings.IndexFunc(id, unicode.IsControl) >= 0 {
+		return "", badRequest(fmt.Sprintf("%q is not a task id", clip(id)))
+	}
+	return id, nil
 }
 
 // batchErr names the batch in a not-found error.

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/store"
 	"github.com/marketsync/marketsync/views"
 )
 
@@ -49,6 +50,9 @@ func (s *server) classify(ctx context.Context, err error) (int, string) {
 		return fiber.StatusConflict, err.Error()
 	case errors.As(err, &fe):
 		return fe.Code, fe.Message
+	case store.IsUnavailable(err):
+		s.log.WarnContext(ctx, "database unavailable", "err", err)
+		return fiber.StatusServiceUnavailable, "the database is unavailable; try again shortly"
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		// The client left or the server is stopping: not a fault worth an alert.
 		s.log.DebugContext(ctx, "request cancelled", "err", err)
@@ -114,6 +118,9 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 
 // pageMessage is what a page says about err: a catalog key where one fits.
 func pageMessage(status int, err error) string {
+	if status == fiber.StatusServiceUnavailable {
+		return "err.unavailable"
+	}
 	if status >= 500 {
 		return "err.internal"
 	}

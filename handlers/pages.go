@@ -139,7 +139,10 @@ func (s *server) history(c *fiber.Ctx) error {
 	if ds := c.Query("dataset"); slices.Contains(market.DatasetNames(), ds) {
 		f.Dataset = ds
 	}
-	p := pageNumber(c)
+	p, err := pageNumber(c)
+	if err != nil {
+		return err
+	}
 	f.Limit, f.Offset = historyPageSize, (p-1)*historyPageSize
 	items, total, err := s.batches.Batches(c.UserContext(), f)
 	if err != nil {
@@ -151,7 +154,10 @@ func (s *server) history(c *fiber.Ctx) error {
 
 // batchPage is GET /batches/:task_id, the live progress page.
 func (s *server) batchPage(c *fiber.Ctx) error {
-	id := taskID(c)
+	id, err := taskID(c)
+	if err != nil {
+		return err
+	}
 	snap, err := s.batches.Snapshot(c.UserContext(), id)
 	if err != nil {
 		return batchErr(id, err)
@@ -161,8 +167,14 @@ func (s *server) batchPage(c *fiber.Ctx) error {
 
 // errorsPage is GET /batches/:task_id/errors?page=.
 func (s *server) errorsPage(c *fiber.Ctx) error {
-	id := taskID(c)
-	p := pageNumber(c)
+	id, err := taskID(c)
+	if err != nil {
+		return err
+	}
+	p, err := pageNumber(c)
+	if err != nil {
+		return err
+	}
 	items, total, err := s.batches.Errors(c.UserContext(), id, errorsPageSize, (p-1)*errorsPageSize)
 	if err != nil {
 		return batchErr(id, err)
@@ -184,7 +196,10 @@ var actionDone = map[string]string{
 // answer their status (409 for a state that does not allow it) with a flash.
 func (s *server) pageAction(action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		id := taskID(c)
+		id, err := taskID(c)
+		if err != nil {
+			return err
+		}
 		if _, _, err := s.act(c.UserContext(), action, id, market.Actor{By: market.OriginWeb, From: c.IP()}); err != nil {
 			return err
 		}
@@ -325,9 +340,21 @@ func safeNext(next string) string {
 	return next
 }
 
-// pageNumber reads ?page=, 1 when absent or invalid.
-func pageNumber(c *fiber.Ctx) int {
-	return max(c.QueryInt("page", 1), 1)
+// maxPage bounds ?page=: a million pages of any list is past its end anyway.
+const maxPage = 1_000_000
+
+// pageNumber reads ?page=, 1 when absent; anything but a number from 1 to maxPage is
+// a 400.
+func pageNumber(c *fiber.Ctx) (int, error) {
+	v := c.Query("page")
+	if v == "" {
+		return 1, nil
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 1 || p > maxPage {
+		return 0, badRequest(fmt.Sprintf("page must be a number from 1 to %d, not %q", maxPage, clip(v)))
+	}
+	return p, nil
 }
 
 // formValues returns every value of a form field (checkboxes send one per tick).

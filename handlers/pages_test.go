@@ -111,8 +111,10 @@ func TestBatchPages(t *testing.T) {
 	r = e.do(t, "GET", "/batches?status=cancelled", nil)
 	require.Equal(t, 200, r.status)
 	require.NotContains(t, r.body, id)
-	r = e.do(t, "GET", "/batches?status=bogus&page=zero", nil)
-	require.Equal(t, 200, r.status)
+	r = e.do(t, "GET", "/batches?status=bogus", nil)
+	require.Equal(t, 200, r.status, "an unknown filter is ignored")
+	r = e.do(t, "GET", "/batches?page=zero", nil)
+	require.Equal(t, 400, r.status, "a page that is not a number is refused")
 }
 
 func TestBatchActions(t *testing.T) {

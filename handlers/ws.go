@@ -32,7 +32,10 @@ func (s *server) wsUpgrade(c *fiber.Ctx) error {
 
 // wsBatch checks that the batch exists before its socket opens (404 otherwise).
 func (s *server) wsBatch(c *fiber.Ctx) error {
-	id := taskID(c)
+	id, err := taskID(c)
+	if err != nil {
+		return err
+	}
 	if _, err := s.batches.Snapshot(c.UserContext(), id); err != nil {
 		return batchErr(id, err)
 	}

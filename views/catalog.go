@@ -112,6 +112,7 @@ var catalog = map[string]text{
 	"err.conflict":         {"the batch's state does not allow this", "该批次当前状态不允许此操作"},
 	"err.no_days":          {"select at least one day", "请至少选择一天"},
 	"err.internal":         {"something went wrong; try again", "出错了，请重试"},
+	"err.unavailable":      {"the database is unavailable; try again shortly", "数据库暂时不可用，请稍后重试"},
 	"err.request":          {"this request cannot be answered", "无法处理此请求"},
 	"err.method":           {"this address does not accept that kind of request", "此地址不接受这种请求"},
 	"err.too_large":        {"the request is too large", "请求内容过大"},

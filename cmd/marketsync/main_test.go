@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,4 +140,80 @@ func TestMigrate(t *testing.T) {
 	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), &stdout, os.Stderr))
 	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), &stdout, os.Stderr))
 	require.Contains(t, stdout.String(), "database is up to date")
+}
+
+// syncBuffer is a bytes.Buffer safe to write from the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestPasswordsAreNeverPrinted(t *testing.T) {
+	for _, url := range []string{
+		"postgres://postgres:sekret-pw@127.0.0.1:1/marketsync",
+		"postgres://postgres@127.0.0.1:1/marketsync?password=sekret-pw",
+		"host=127.0.0.1 port=1 user=postgres password=sekret-pw dbname=marketsync",
+		"host=127.0.0.1 port=1 user=postgres password='sekret-pw' dbname=marketsync connect_timeout=x",
+		"postgres://postgres:sekret-pw@127.0.0.1:1/marketsync?connect_timeout=x",
+	} {
+		for _, args := range [][]string{{"migrate"}, {"sync", "--start", "2025-10-01"}} {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), args, env(t, "DATABASE_URL", url), &stdout, &stderr)
+			require.Error(t, err)
+			var msg bytes.Buffer
+			exitCode(err, &msg)
+			out := msg.String() + stdout.String() + stderr.String()
+			require.NotContains(t, out, "sekret", "%v with %s", args, url)
+			require.Contains(t, out, "marketsync:")
+		}
+	}
+	// A server waiting for its database says so, without the password.
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"},
+			env(t, "DATABASE_URL", "postgres://postgres:sekret-pw@127.0.0.1:1/marketsync"), io.Discard, &stderr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "waiting for PostgreSQL") }, 10*time.Second, 50*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done, "stopped while waiting: a clean exit")
+	require.NotContains(t, stderr.String(), "sekret")
+}
+
+func TestServeWaitsForItsDatabase(t *testing.T) {
+	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), io.Discard, io.Discard))
+	proxy := pgtest.NewProxy(t)
+	proxy.Down()
+	var stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env(t, "DATABASE_URL", proxy.URL()), io.Discard, &stderr)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "waiting for PostgreSQL") }, 10*time.Second, 50*time.Millisecond)
+	require.NotContains(t, stderr.String(), "serving http")
+	proxy.Up()
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "serving http") }, 20*time.Second, 50*time.Millisecond,
+		"serves once the database is up:\n%s", stderr.String())
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
 }

@@ -55,7 +55,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if par == 0 {
 		par = -1 // serve only
 	}
-	a, err := open(ctx, getenv, log, engine.Config{Parallelism: par, Adopt: true})
+	a, err := open(ctx, getenv, log, engine.Config{Parallelism: par, Adopt: true}, true)
+	if ctx.Err() != nil {
+		return nil // stopped while waiting for the database
+	}
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	log := newLogger(getenv, stderr, level, true)
 	queue := "cli_" + randomHex(6)
-	a, err := open(ctx, getenv, log, engine.Config{Queue: queue, Parallelism: *workers})
+	a, err := open(ctx, getenv, log, engine.Config{Queue: queue, Parallelism: *workers}, false)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/term"
@@ -55,8 +56,10 @@ type app struct {
 }
 
 // open connects (creating the database when missing), migrates, and builds the engine
-// on the demo source.
-func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg engine.Config) (*app, error) {
+// on the demo source. With wait, a PostgreSQL that cannot be reached yet is waited for,
+// saying so, until ctx ends (servers started before their database); without, it is an
+// error at once.
+func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg engine.Config, wait bool) (*app, error) {
 	cal, err := calendar.New()
 	if err != nil {
 		return nil, err
@@ -65,12 +68,47 @@ func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	url := databaseURL(getenv)
+	// One connection per day in flight, plus the queue's, the listeners' and requests'.
+	pool, err := connect(ctx, databaseURL(getenv), max(cfg.Parallelism, 0)+10, log, wait)
+	if err != nil {
+		return nil, err
+	}
+	src := demo.New(cal, demoCfg)
+	cfg.Logger = log
+	eng, err := engine.New(ctx, pool, src, cal, &cfg)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &app{pool: pool, cal: cal, engine: eng, source: src, log: log}, nil
+}
+
+// connect opens a migrated pool of at least conns connections on url (see open).
+func connect(ctx context.Context, url string, conns int, log *slog.Logger, wait bool) (*pgxpool.Pool, error) {
+	backoff, said := 250*time.Millisecond, time.Time{}
+	for {
+		pool, err := tryConnect(ctx, url, conns, log)
+		if err == nil || !wait || !store.IsUnavailable(err) {
+			return pool, err
+		}
+		if time.Since(said) >= 10*time.Second {
+			log.Warn("waiting for PostgreSQL to accept connections", "db", store.DescribeURL(url), "err", err)
+			said = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func tryConnect(ctx context.Context, url string, conns int, log *slog.Logger) (*pgxpool.Pool, error) {
 	if err := store.EnsureDatabase(ctx, url); err != nil {
 		return nil, err
 	}
-	// One connection per day in flight, plus the queue's, the listeners' and requests'.
-	pool, err := store.Open(ctx, url, max(cfg.Parallelism, 0)+10)
+	pool, err := store.Open(ctx, url, conns)
 	if err != nil {
 		return nil, err
 	}
@@ -82,14 +120,7 @@ func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg
 	if len(applied) > 0 {
 		log.Info("migrations applied", "versions", applied)
 	}
-	src := demo.New(cal, demoCfg)
-	cfg.Logger = log
-	eng, err := engine.New(ctx, pool, src, cal, &cfg)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return &app{pool: pool, cal: cal, engine: eng, source: src, log: log}, nil
+	return pool, nil
 }
 
 // parseFlags parses args into fs, turning mistakes into one-line usage errors.
@@ -146,7 +177,10 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return usageError("worker: --workers must be at least 1")
 	}
 	log := newLogger(getenv, stderr, slog.LevelInfo, false)
-	a, err := open(ctx, getenv, log, engine.Config{Parallelism: *workers, Adopt: true})
+	a, err := open(ctx, getenv, log, engine.Config{Parallelism: *workers, Adopt: true}, true)
+	if ctx.Err() != nil {
+		return nil // stopped while waiting for the database
+	}
 	if err != nil {
 		return err
 	}

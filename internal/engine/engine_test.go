@@ -94,7 +94,7 @@ type env struct {
 var queueSeq atomic.Int64
 
 // setup builds an engine on its own queue, running until the test ends.
-func setup(t *testing.T, src engine.Source, cfg engine.Config) *env {
+func setup(t testing.TB, src engine.Source, cfg engine.Config) *env {
 	t.Helper()
 	p := pool(t)
 	c := cal(t)
@@ -124,7 +124,7 @@ func setup(t *testing.T, src engine.Source, cfg engine.Config) *env {
 	return &env{pool: p, cal: c, demo: d, engine: e, queue: cfg.Queue}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))

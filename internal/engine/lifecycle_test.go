@@ -22,6 +22,7 @@ import (
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/pgtest"
 	"github.com/marketsync/marketsync/internal/source/demo"
 	"github.com/marketsync/marketsync/internal/store"
 )
@@ -258,7 +259,11 @@ func runChildWorker() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	src := demo.New(c, demo.Config{Latency: 150 * time.Millisecond})
+	latency := 150 * time.Millisecond
+	if v, err := time.ParseDuration(os.Getenv("MARKETSYNC_TEST_LATENCY")); err == nil {
+		latency = v
+	}
+	src := demo.New(c, demo.Config{Latency: latency})
 	e, err := engine.New(ctx, pool, src, c, &engine.Config{
 		Queue: os.Getenv("MARKETSYNC_TEST_WORKER"), Parallelism: 2,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
@@ -390,4 +395,59 @@ func TestServersAdoptTheBatchOfADeadCLI(t *testing.T) {
 		n, _ := dayChecksum(t, p, date(d))
 		require.Equal(t, demoCount(t, server.demo, date(d)), n)
 	}
+}
+
+func TestAttemptsFailedDuringAnOutageAreRecorded(t *testing.T) {
+	t.Parallel()
+	direct := pool(t) // migrates the database
+	proxy := pgtest.NewProxy(t)
+	p, err := store.Open(context.Background(), proxy.URL(), 10)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	var once sync.Once
+	src := &hookSource{inner: demo.New(cal(t), demo.Config{}), before: func(_ context.Context, _ market.Dataset, day time.Time) error {
+		if day.Equal(date("2023-08-09")) {
+			failed := false
+			once.Do(func() {
+				// The upstream fails just as the database goes away: the attempt's
+				// bookkeeping has to wait for the database.
+				proxy.Down()
+				failed = true
+				go func() {
+					time.Sleep(2 * time.Second)
+					proxy.Up()
+				}()
+			})
+			if failed {
+				return errors.New("upstream broke during the outage")
+			}
+		}
+		return nil
+	}}
+	queue := fmt.Sprintf("outage_%d", queueSeq.Add(1))
+	c := cal(t)
+	e, err := engine.New(context.Background(), p, src, c, &engine.Config{Queue: queue, Parallelism: 1,
+		RetryBackoff: 10 * time.Millisecond,
+		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// Watched by an engine on the direct pool: the working one's goes through the proxy.
+	watcher, err := engine.New(context.Background(), direct, src, c, &engine.Config{Queue: queue, Parallelism: -1})
+	require.NoError(t, err)
+	w := &env{pool: direct, cal: c, engine: watcher, queue: queue}
+	snap, err := e.Start(context.Background(), market.Spec{Start: date("2023-08-07"), End: date("2023-08-11"), Force: true})
+	require.NoError(t, err)
+	final := w.wait(t, snap.TaskID, time.Minute)
+	require.Equal(t, market.BatchCompleted, final.Status)
+	require.Equal(t, 5, final.Success)
+	recs, total, err := e.Errors(context.Background(), snap.TaskID, 10, 0)
+	require.NoError(t, err)
+	require.Equal(t, 1, total, "the attempt that failed during the outage is on record")
+	require.Equal(t, "2023-08-09", recs[0].Date)
+	require.Contains(t, recs[0].Message, "upstream broke during the outage")
+	require.False(t, recs[0].Final)
 }

@@ -75,7 +75,9 @@ func (e *Engine) requeueLost(ctx context.Context) (int, error) {
 		if len(job.AttemptedBy) == 0 {
 			continue
 		}
-		if id, ok := workerOf(job.AttemptedBy[len(job.AttemptedBy)-1]); !ok || live[id] {
+		// This process never reaps its own jobs: its lock may be briefly down while it
+		// reconnects after an outage, but it is plainly alive.
+		if id, ok := workerOf(job.AttemptedBy[len(job.AttemptedBy)-1]); !ok || live[id] || id == e.worker {
 			continue
 		}
 		var a dayArgs

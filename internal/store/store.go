@@ -11,7 +11,6 @@ import (
 	"io"
 	"io/fs"
 	"net"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,9 +41,25 @@ func Open(ctx context.Context, databaseURL string, minConns int) (*pgxpool.Pool,
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connecting to PostgreSQL at %s: %w", redact(databaseURL), err)
+		return nil, fmt.Errorf("connecting to %s: %w", Describe(cfg.ConnConfig), err)
 	}
 	return pool, nil
+}
+
+// Describe names the server, database and user of a connection config for messages,
+// never its password (a connection string can carry one in three places).
+func Describe(cfg *pgx.ConnConfig) string {
+	return fmt.Sprintf("PostgreSQL at %s database %q as %q", net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), cfg.Database, cfg.User)
+}
+
+// DescribeURL is Describe for a connection string; one that does not parse is named
+// only as such.
+func DescribeURL(databaseURL string) string {
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return "PostgreSQL (the connection string does not parse)"
+	}
+	return Describe(cfg)
 }
 
 // EnsureDatabase creates the database named in databaseURL when it does not exist yet,
@@ -61,7 +76,7 @@ func EnsureDatabase(ctx context.Context, databaseURL string) error {
 	}
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
-		return fmt.Errorf("connecting to PostgreSQL at %s: %w", redact(databaseURL), err)
+		return fmt.Errorf("connecting to %s: %w", Describe(cfg), err)
 	}
 	cfg.Database = "postgres"
 	conn, err = pgx.ConnectConfig(ctx, cfg)
@@ -79,17 +94,6 @@ func EnsureDatabase(ctx context.Context, databaseURL string) error {
 func isDuplicateDatabase(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "42P04"
-}
-
-func redact(u string) string {
-	p, err := url.Parse(u)
-	if err != nil || p.User == nil {
-		return u
-	}
-	if _, ok := p.User.Password(); ok {
-		p.User = url.UserPassword(p.User.Username(), "xxxxx")
-	}
-	return p.String()
 }
 
 // migrationLock is the advisory lock key under which processes migrate one at a time.

@@ -1,0 +1,88 @@
+package handlers_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/marketsync/marketsync/handlers"
+	"github.com/marketsync/marketsync/internal/calendar"
+	"github.com/marketsync/marketsync/internal/engine"
+	"github.com/marketsync/marketsync/internal/live"
+	"github.com/marketsync/marketsync/internal/pgtest"
+	"github.com/marketsync/marketsync/internal/source/demo"
+	"github.com/marketsync/marketsync/internal/store"
+)
+
+func TestMalformedTaskIDsAndPagesAre400(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{})
+	for _, path := range []string{
+		"/api/v1/sync-status/sync/batch/progress/a%00b",
+		"/api/v1/sync-status/sync/batch/progress/%ff%fe",
+		"/api/v1/sync-status/sync/batch/a%00b/errors",
+		"/batches/a%00b",
+		"/batches/%c3%28",
+		"/batches/x/errors?page=99999999999999999999",
+		"/batches?page=-1",
+		"/batches?page=abc",
+		"/batches?page=9223372036854775807",
+	} {
+		r := e.do(t, "GET", path, nil)
+		require.Equal(t, 400, r.status, "%s: %s", path, r.body)
+	}
+	r := e.do(t, "POST", "/api/v1/sync-status/sync/batch/a%00b/cancel", nil)
+	require.Equal(t, 400, r.status, r.body)
+}
+
+func TestDatabaseOutageAnswers503(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	direct, err := store.Open(ctx, pgtest.URL(t), 2)
+	require.NoError(t, err)
+	_, err = store.Migrate(ctx, direct)
+	require.NoError(t, err)
+	direct.Close()
+	proxy := pgtest.NewProxy(t)
+	pool, err := pgxpool.New(ctx, proxy.URL())
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	proxy.Down()
+	cal, err := calendar.New()
+	require.NoError(t, err)
+	eng, err := engine.New(ctx, pool, demo.New(cal, demo.Config{}), cal, &engine.Config{Parallelism: -1, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{}}, nil)
+	require.NoError(t, err)
+	t.Cleanup(hub.Shutdown)
+	app, err := handlers.New(&handlers.Config{Batches: eng, Calendar: cal, Hub: hub, DB: pool})
+	require.NoError(t, err)
+	e := &env{app: app}
+	for _, path := range []string{"/api/v1/sync-status/sync/batches", "/api/v1/sync-status/sync/batch/progress/x", "/healthz"} {
+		r := e.do(t, "GET", path, nil)
+		require.Equal(t, 503, r.status, "%s: %s", path, r.body)
+	}
+	r := e.do(t, "POST", "/api/v1/sync-status/sync/batch", `{"start_date":"2025-06-02","end_date":"2025-06-02"}`)
+	require.Equal(t, 503, r.status, r.body)
+	require.Contains(t, r.json(t).Message, "database is unavailable")
+	r = e.do(t, "GET", "/", nil)
+	require.Equal(t, 503, r.status)
+	require.Contains(t, r.body, "database is unavailable")
+
+	// Back up: answers again.
+	proxy.Up()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r = e.do(t, "GET", "/api/v1/sync-status/sync/batches", nil)
+		if r.status == 200 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Equal(t, 200, r.status, r.body)
+}
