@@ -34,11 +34,13 @@ func ok(c *fiber.Ctx, status int, data any) error {
 // startRequest is the body of POST /api/v1/sync-status/sync/batch. Unknown fields are
 // ignored (old clients send extras); fields of the wrong type are rejected.
 type startRequest struct {
-	StartDate *string  `json:"start_date"`
-	EndDate   *string  `json:"end_date"`
-	Datasets  []string `json:"datasets"`
-	Force     *bool    `json:"force"`
-	Priority  *int     `json:"priority"`
+	StartDate *string `json:"start_date"`
+	EndDate   *string `json:"end_date"`
+	// Days, instead of the dates, names the trading days to load.
+	Days     []string `json:"days"`
+	Datasets []string `json:"datasets"`
+	Force    *bool    `json:"force"`
+	Priority *int     `json:"priority"`
 }
 
 // startAnswer is the old API's answer to a start.
@@ -54,25 +56,53 @@ func (s *server) apiStart(c *fiber.Ctx) error {
 	if err := decodeJSON(c.Body(), &req); err != nil {
 		return err
 	}
-	spec, errs := s.parseSpec(specInput{
-		Start: req.StartDate, End: req.EndDate, Datasets: req.Datasets,
-		Force: req.Force != nil && *req.Force, Priority: req.Priority,
-	})
-	if len(errs) > 0 {
-		return errs[0]
+	spec, err := s.startSpec(req)
+	if err != nil {
+		return err
 	}
 	spec.CreatedBy, spec.CreatedFrom = market.OriginAPI, c.IP()
 	snap, err := s.batches.Start(c.UserContext(), spec)
 	if err != nil {
 		return err
 	}
-	days := calendarDays(spec.Start, spec.End)
+	days := snap.Total / max(len(snap.Datasets), 1)
 	return ok(c, fiber.StatusOK, startAnswer{
 		TaskID:    snap.TaskID,
 		TotalDays: days,
-		Message: fmt.Sprintf("batch sync started: %d days (%s to %s)", days,
-			spec.Start.Format(market.DateLayout), spec.End.Format(market.DateLayout)),
+		Message:   fmt.Sprintf("batch sync started: %d days (%s to %s)", days, snap.StartDate, snap.EndDate),
 	})
+}
+
+// startSpec reads a start request: a range (start_date, end_date) or a list of days.
+func (s *server) startSpec(req startRequest) (market.Spec, error) {
+	if len(req.Days) == 0 {
+		spec, errs := s.parseSpec(specInput{
+			Start: req.StartDate, End: req.EndDate, Datasets: req.Datasets,
+			Force: req.Force != nil && *req.Force, Priority: req.Priority,
+		})
+		if len(errs) > 0 {
+			return spec, errs[0]
+		}
+		return spec, nil
+	}
+	if req.StartDate != nil || req.EndDate != nil {
+		return market.Spec{}, &fieldError{Field: "days", Err: fmt.Errorf("%w: give either days or start_date and end_date, not both", market.ErrInvalidInput)}
+	}
+	spec := market.Spec{Datasets: req.Datasets, Force: req.Force != nil && *req.Force}
+	if req.Priority != nil {
+		spec.Priority = *req.Priority
+		if err := market.CheckPriority(spec.Priority); err != nil {
+			return spec, &fieldError{Field: "priority", Err: err}
+		}
+	}
+	for _, v := range req.Days {
+		d, err := market.ParseDate(v)
+		if err != nil {
+			return spec, &fieldError{Field: "days", Err: err}
+		}
+		spec.Days = append(spec.Days, d)
+	}
+	return spec, nil
 }
 
 // apiProgress answers a batch's snapshot.
@@ -307,17 +337,9 @@ func plural(t reflect.Type) string {
 // batchFilter reads ?status=&dataset=.
 func batchFilter(c *fiber.Ctx) (market.BatchFilter, error) {
 	var f market.BatchFilter
-	if v := c.Query("status"); v != "" {
-		st := market.BatchStatus(v)
-		known := false
-		for _, s := range market.BatchStatuses() {
-			known = known || s == st
-		}
-		if !known {
-			return f, &fieldError{Field: "status", Err: fmt.Errorf("%w: unknown status %q (known: %v)",
-				market.ErrInvalidInput, v, market.BatchStatuses())}
-		}
-		f.Status = st
+	if v := c.Query("status"); v != "" && !f.ParseStatusFilter(v) {
+		return f, &fieldError{Field: "status", Err: fmt.Errorf("%w: unknown status %q (known: %v, %s, %s)",
+			market.ErrInvalidInput, v, market.BatchStatuses(), market.FilterUnfinished, market.FilterWithFailures)}
 	}
 	if v := c.Query("dataset"); v != "" {
 		if _, err := market.LookupDataset(v); err != nil {

@@ -85,7 +85,7 @@ func TestBenchServer(t *testing.T) {
 		&engine.Config{Parallelism: benchWorkers, Logger: log})
 	require.NoError(t, err)
 	zone := handlers.DefaultZone()
-	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{Zone: zone}}, log)
+	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{Zone: zone}, Channel: engine.ProgressChannel}, log)
 	require.NoError(t, err)
 	app, err := handlers.New(&handlers.Config{
 		Batches: eng, Calendar: cal, Hub: hub, DB: pool, Static: static.Files, Zone: zone, Logger: log,

@@ -104,7 +104,7 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	}
 	loc := s.locale(c)
 	if isHTMX(c) {
-		return s.render(c, status, views.Flash(loc, views.FlashError, pageMessage(status, err)))
+		return s.render(c, status, views.Flash(loc, views.FlashError, pageMessage(loc, status, err)))
 	}
 	if status == fiber.StatusNotFound {
 		what := ""
@@ -113,11 +113,39 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 		}
 		return s.render(c, status, views.NotFoundPage(loc, what))
 	}
-	return s.render(c, status, views.ErrorPage(loc, status, pageMessage(status, err)))
+	return s.render(c, status, views.ErrorPage(loc, status, pageMessage(loc, status, err)))
 }
 
-// pageMessage is what a page says about err: a catalog key where one fits.
-func pageMessage(status int, err error) string {
+// pageMessage is what a page says about err, in loc's language: a catalog key where one
+// fits, or the text of an error that carries details (the days at fault).
+func pageMessage(loc views.Locale, status int, err error) string {
+	if text, ok := detailText(loc, err); ok {
+		return text
+	}
+	return pageKey(status, err)
+}
+
+// detailText words the errors that name days or sizes in loc's language.
+func detailText(loc views.Locale, err error) (string, bool) {
+	var de *market.DaysError
+	var se *market.SizeError
+	switch {
+	case errors.As(err, &de) && errors.Is(de.Err, market.ErrNotTradingDay):
+		return loc.T("err.not_trading", de.DayList()), true
+	case errors.As(err, &de) && errors.Is(de.Err, market.ErrNotPublished):
+		latest := "—"
+		if !de.Latest.IsZero() {
+			latest = de.Latest.Format(market.DateLayout)
+		}
+		return loc.T("err.not_published", de.DayList(), de.PublishedAt, latest), true
+	case errors.As(err, &se):
+		return loc.T("err.batch_too_large", loc.Int(se.Days), loc.Int(se.Max), (se.Max+182)/365), true
+	}
+	return "", false
+}
+
+// pageKey is the catalog key of what a page says about err.
+func pageKey(status int, err error) string {
 	if status == fiber.StatusServiceUnavailable {
 		return "err.unavailable"
 	}

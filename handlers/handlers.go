@@ -28,9 +28,11 @@ type Batches interface {
 	Retry(ctx context.Context, taskID string, who market.Actor) (int, error)
 	Batches(ctx context.Context, f market.BatchFilter) ([]market.BatchSummary, int, error)
 	Active(ctx context.Context) ([]market.BatchSummary, error)
-	Recent(ctx context.Context, n int) ([]market.BatchSummary, error)
+	Overview(ctx context.Context, n int) (*market.Overview, error)
 	Errors(ctx context.Context, taskID string, limit, offset int) ([]market.ErrorRecord, int, error)
 	Coverage(ctx context.Context, dataset string, start, end time.Time) (*market.Coverage, error)
+	Estimate(ctx context.Context, spec market.Spec) (market.Estimate, error)
+	LatestDay(datasets []string) (time.Time, bool)
 }
 
 // Pinger reports whether PostgreSQL answers; *pgxpool.Pool satisfies it.
@@ -122,22 +124,16 @@ func DefaultZone() *time.Location {
 	return time.FixedZone("CST", 8*60*60)
 }
 
-// exchangeZone is the exchanges' clock (China has no daylight saving time).
-var exchangeZone = time.FixedZone("CST", 8*60*60)
-
 // today is the current date in exchange time, at midnight UTC like every trading date.
-func (s *server) today() time.Time {
-	y, m, d := s.now().In(exchangeZone).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
+func (s *server) today() time.Time { return market.Today(s.now()) }
 
-// lastTradingDay is the form's default date.
-func (s *server) lastTradingDay() string {
-	d, err := s.cal.LastTradingDay(s.today())
-	if err != nil {
-		return s.today().Format(market.DateLayout)
+// latestDay is the form's default date: the latest trading day whose data of the
+// default datasets is published.
+func (s *server) latestDay() string {
+	if d, ok := s.batches.LatestDay(nil); ok {
+		return d.Format(market.DateLayout)
 	}
-	return d.Format(market.DateLayout)
+	return s.today().Format(market.DateLayout)
 }
 
 // earlier returns the earlier of two times.

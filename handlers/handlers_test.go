@@ -71,7 +71,7 @@ func setup(t *testing.T, opt options) *env {
 		Logger:       logger,
 	})
 	require.NoError(t, err)
-	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{}}, logger)
+	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{}, Channel: engine.ProgressChannel}, logger)
 	require.NoError(t, err)
 	if opt.db == nil {
 		opt.db = pool

@@ -20,7 +20,7 @@ import (
 const (
 	historyPageSize = 25
 	errorsPageSize  = 50
-	recentCount     = 10
+	dashboardRows   = 10
 )
 
 // langCookie remembers the language a viewer chose.
@@ -49,21 +49,15 @@ func (s *server) render(c *fiber.Ctx, status int, comp templ.Component) error {
 
 // dashboard is GET /: the start form, the running batches and the latest finished.
 func (s *server) dashboard(c *fiber.Ctx) error {
-	return s.renderDashboard(c, fiber.StatusOK, views.NewStartForm(s.lastTradingDay()))
+	return s.renderDashboard(c, fiber.StatusOK, views.NewStartForm(s.latestDay()))
 }
 
 func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm) error {
-	ctx := c.UserContext()
-	active, err := s.batches.Active(ctx)
+	ov, err := s.batches.Overview(c.UserContext(), dashboardRows)
 	if err != nil {
 		return err
 	}
-	recent, err := s.batches.Recent(ctx, recentCount)
-	if err != nil {
-		return err
-	}
-	return s.render(c, status, views.DashboardPage(s.locale(c), views.DashboardData{
-		Form: form, Active: active, Recent: recent}))
+	return s.render(c, status, views.DashboardPage(s.locale(c), views.DashboardData{Form: form, Overview: ov}))
 }
 
 // startForm is POST /batches from the dashboard's form. htmx gets the form back (with
@@ -102,20 +96,40 @@ func (s *server) startForm(c *fiber.Ctx) error {
 		return s.formRejected(c, fiber.StatusUnprocessableEntity, form)
 	}
 	spec.CreatedBy, spec.CreatedFrom = market.OriginWeb, c.IP()
+	if needsConfirmation(spec) && c.FormValue(views.FieldConfirmed) != form.ConfirmToken() {
+		// A batch over a year asks first, with what it would cost.
+		est, err := s.batches.Estimate(c.UserContext(), spec)
+		if err != nil {
+			return s.formFailed(c, form, err)
+		}
+		form.Confirm = &est
+		return s.formRejected(c, fiber.StatusOK, form)
+	}
 	snap, err := s.batches.Start(c.UserContext(), spec)
 	if err != nil {
-		status, _ := s.classify(c.UserContext(), err)
-		form.Errors = map[string]string{views.FieldForm: pageMessage(status, err)}
-		return s.formRejected(c, status, form)
+		return s.formFailed(c, form, err)
 	}
 	if !isHTMX(c) {
 		return c.Redirect(views.BatchURL(snap.TaskID), fiber.StatusSeeOther)
 	}
-	active, err := s.batches.Active(c.UserContext())
+	ov, err := s.batches.Overview(c.UserContext(), dashboardRows)
 	if err != nil {
 		return err
 	}
-	return s.render(c, fiber.StatusOK, views.BatchStarted(s.locale(c), form, snap.TaskID, active))
+	return s.render(c, fiber.StatusOK, views.BatchStarted(s.locale(c), form, snap.TaskID, ov))
+}
+
+// needsConfirmation reports whether a batch is big enough (over a year) to ask first.
+func needsConfirmation(spec market.Spec) bool {
+	return spec.End.Sub(spec.Start) > 366*24*time.Hour
+}
+
+// formFailed answers a form whose batch the engine refused, with the reason above the
+// button.
+func (s *server) formFailed(c *fiber.Ctx, form views.StartForm, err error) error {
+	status, _ := s.classify(c.UserContext(), err)
+	form.Errors = map[string]string{views.FieldForm: pageMessage(s.locale(c), status, err)}
+	return s.formRejected(c, status, form)
 }
 
 // formRejected answers a form that did not start a batch: to htmx the form with its
@@ -133,9 +147,7 @@ func (s *server) formRejected(c *fiber.Ctx, status int, form views.StartForm) er
 // history is GET /batches?status=&dataset=&page=. Unknown filter values are ignored.
 func (s *server) history(c *fiber.Ctx) error {
 	var f market.BatchFilter
-	if st := market.BatchStatus(c.Query("status")); slices.Contains(market.BatchStatuses(), st) {
-		f.Status = st
-	}
+	f.ParseStatusFilter(c.Query("status")) // an unknown filter is ignored
 	if ds := c.Query("dataset"); slices.Contains(market.DatasetNames(), ds) {
 		f.Dataset = ds
 	}
@@ -240,79 +252,42 @@ func (s *server) coveragePage(c *fiber.Ctx) error {
 		Dataset: dataset, Year: year, Years: years, Coverage: []market.Coverage{*cov}}))
 }
 
-// coverageSync is POST /coverage/sync with days=YYYY-MM-DD…: one batch from the first to
-// the last selected day (days already loaded in between are skipped by the engine).
+// coverageSync is POST /coverage/sync with days=YYYY-MM-DD… and dataset=: exactly one
+// batch of the selected days.
 func (s *server) coverageSync(c *fiber.Ctx) error {
 	loc := s.locale(c)
-	fail := func(status int, key string) error {
-		return s.render(c, status, views.CoverageSyncResult(loc, views.SyncResult{Error: key}))
+	fail := func(status int, err error) error {
+		return s.render(c, status, views.CoverageSyncResult(loc, views.SyncResult{Error: pageMessage(loc, status, err)}))
 	}
 	days := formValues(c, "days")
 	if len(days) == 0 {
-		return fail(fiber.StatusUnprocessableEntity, "err.no_days")
+		return s.render(c, fiber.StatusUnprocessableEntity, views.CoverageSyncResult(loc, views.SyncResult{Error: "err.no_days"}))
 	}
-	var datasets []string
+	if len(days) > maxChosenDays {
+		return fail(fiber.StatusUnprocessableEntity, &market.SizeError{Days: len(days), Max: maxChosenDays})
+	}
+	spec := market.Spec{CreatedBy: market.OriginWeb, CreatedFrom: c.IP()}
 	if ds := c.FormValue("dataset"); ds != "" {
-		datasets = []string{ds}
+		spec.Datasets = []string{ds}
 	}
-	selected := make([]time.Time, 0, len(days))
 	for _, v := range days {
 		d, err := market.ParseDate(strings.TrimSpace(v))
 		if err != nil {
-			return fail(fiber.StatusUnprocessableEntity, "err.date_invalid")
+			return fail(fiber.StatusUnprocessableEntity, err)
 		}
-		selected = append(selected, d)
+		spec.Days = append(spec.Days, d)
 	}
-	runs, err := s.tradingRuns(selected)
+	snap, err := s.batches.Start(c.UserContext(), spec)
 	if err != nil {
 		status, _ := s.classify(c.UserContext(), err)
-		return fail(status, pageMessage(status, err))
+		return fail(status, err)
 	}
-	// Validate every run before starting any: a bad selection starts nothing.
-	specs := make([]market.Spec, 0, len(runs))
-	for _, r := range runs {
-		start, end := r[0].Format(market.DateLayout), r[1].Format(market.DateLayout)
-		spec, errs := s.parseSpec(specInput{Start: &start, End: &end, Datasets: datasets})
-		if len(errs) > 0 {
-			return fail(fiber.StatusUnprocessableEntity, errs[0].Key)
-		}
-		spec.CreatedBy, spec.CreatedFrom = market.OriginWeb, c.IP()
-		specs = append(specs, spec)
-	}
-	res := views.SyncResult{Days: len(selected)}
-	for _, spec := range specs {
-		snap, err := s.batches.Start(c.UserContext(), spec)
-		if err != nil {
-			status, _ := s.classify(c.UserContext(), err)
-			return fail(status, pageMessage(status, err))
-		}
-		res.TaskIDs = append(res.TaskIDs, snap.TaskID)
-	}
-	return s.render(c, fiber.StatusOK, views.CoverageSyncResult(loc, res))
+	return s.render(c, fiber.StatusOK, views.CoverageSyncResult(loc, views.SyncResult{
+		TaskIDs: []string{snap.TaskID}, Days: snap.TradingDays / max(len(snap.Datasets), 1)}))
 }
 
-// tradingRuns groups selected days into runs of consecutive trading days, each as its
-// first and last day: one batch per run loads exactly the selection, since the days
-// between two selected trading days of a run are non-trading.
-func (s *server) tradingRuns(selected []time.Time) ([][2]time.Time, error) {
-	slices.SortFunc(selected, time.Time.Compare)
-	selected = slices.Compact(selected)
-	var runs [][2]time.Time
-	for _, d := range selected {
-		if n := len(runs); n > 0 {
-			prev, err := s.cal.Previous(d)
-			if err == nil && prev.Equal(runs[n-1][1]) {
-				runs[n-1][1] = d
-				continue
-			}
-		}
-		if err := s.cal.Check(d); err != nil {
-			return nil, err
-		}
-		runs = append(runs, [2]time.Time{d, d})
-	}
-	return runs, nil
-}
+// maxChosenDays bounds a selection of days: a year's grid holds at most 366.
+const maxChosenDays = 400
 
 // setLang is GET /lang/:lang?next=: remembers the language for a year and goes back.
 func (s *server) setLang(c *fiber.Ctx) error {

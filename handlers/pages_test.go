@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"net/url"
 	"regexp"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/market"
 )
 
@@ -162,16 +164,31 @@ func TestCoverage(t *testing.T) {
 	r = e.do(t, "GET", "/coverage?dataset=nope&year=1800", nil)
 	require.Equal(t, 200, r.status)
 
-	// Selected days load exactly: one batch per run of consecutive trading days (07-05
-	// and 07-08 are one run across the weekend; 07-02 is not selected).
+	// Selected days load exactly, scattered as they are, in one batch (07-02 is not
+	// selected).
 	r = e.do(t, "POST", "/coverage/sync", form("days", "2024-07-05", "days", "2024-07-01", "days", "2024-07-03",
 		"days", "2024-07-04", "days", "2024-07-08"), htmx()...)
 	require.Equal(t, 200, r.status, r.body)
-	require.Contains(t, r.body, "Syncing 5 selected days in 2 batches")
-	for _, run := range []string{"2024-07-01_2024-07-01", "2024-07-03_2024-07-08"} {
-		id := regexp.MustCompile(`/batches/(` + run + `_[0-9-]+)`).FindStringSubmatch(r.body)
-		require.NotNil(t, id, r.body)
-		e.wait(t, id[1])
+	require.Contains(t, r.body, "Syncing the 5 selected trading days in one batch")
+	ids := regexp.MustCompile(`/batches/(2024-07-01_2024-07-08_[0-9-]+)`).FindAllStringSubmatch(r.body, -1)
+	require.Len(t, ids, 1, r.body)
+	final := e.wait(t, ids[0][1])
+	require.Equal(t, 5, final.Total)
+	require.Equal(t, 5, final.TradingDays)
+	var dates []string
+	for _, d := range final.Days {
+		dates = append(dates, d.Date)
+	}
+	require.Equal(t, []string{"2024-07-01", "2024-07-03", "2024-07-04", "2024-07-05", "2024-07-08"}, dates)
+
+	// A day that does not trade, or is not published yet, starts nothing and says which.
+	r = e.do(t, "POST", "/coverage/sync", form("days", "2024-07-09", "days", "2024-07-06"), htmx()...)
+	require.Equal(t, 422, r.status, r.body)
+	require.Contains(t, r.body, "Not trading days: 2024-07-06")
+	if future, ok := nextTradingDay(t); ok {
+		r = e.do(t, "POST", "/coverage/sync", form("days", future), htmx("Accept-Language", "zh-CN")...)
+		require.Equal(t, 422, r.status, r.body)
+		require.Contains(t, r.body, "尚未发布："+future)
 	}
 
 	r = e.do(t, "POST", "/coverage/sync", form(), htmx()...)
@@ -180,6 +197,19 @@ func TestCoverage(t *testing.T) {
 	r = e.do(t, "POST", "/coverage/sync", form("days", "July 1"), htmx()...)
 	require.Equal(t, 422, r.status)
 	require.Contains(t, r.body, "not a date in the form YYYY-MM-DD")
+}
+
+// nextTradingDay is the first trading day after today in the calendar, if it has one.
+func nextTradingDay(t *testing.T) (string, bool) {
+	t.Helper()
+	cal, err := calendar.New()
+	require.NoError(t, err)
+	today := market.Today(time.Now())
+	days, err := cal.TradingDays(today.AddDate(0, 0, 1), cal.Last())
+	if err != nil || len(days) == 0 {
+		return "", false
+	}
+	return days[0].Format(market.DateLayout), true
 }
 
 func TestLanguageSwitch(t *testing.T) {
@@ -200,4 +230,74 @@ func TestLanguageSwitch(t *testing.T) {
 	}
 	r = e.do(t, "GET", "/lang/klingon", nil)
 	require.Contains(t, r.header.Get("Set-Cookie"), "lang=en")
+}
+
+func TestBigBatchesAskFirst(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{})
+	big := form("start_date", "2021-01-04", "end_date", "2022-06-30", "datasets", "daily")
+	r := e.do(t, "POST", "/batches", big, htmx()...)
+	require.Equal(t, 200, r.status, r.body)
+	require.Contains(t, r.body, `data-testid="confirm-big"`)
+	require.Contains(t, r.body, "543 calendar days, 360 trading days to load", "what it would start")
+	require.Contains(t, r.body, `name="confirmed" value="2021-01-04/2022-06-30/daily"`)
+	require.NotContains(t, r.body, "/batches/2021-01-04_2022-06-30_", "nothing started yet")
+
+	// A confirmation of other values asks again; of these values, it starts.
+	r = e.do(t, "POST", "/batches", form("start_date", "2021-01-04", "end_date", "2022-06-30", "datasets", "daily",
+		"confirmed", "2021-01-04/2021-12-31/daily"), htmx()...)
+	require.Contains(t, r.body, `data-testid="confirm-big"`)
+	r = e.do(t, "POST", "/batches", form("start_date", "2021-01-04", "end_date", "2022-06-30", "datasets", "daily",
+		"confirmed", "2021-01-04/2022-06-30/daily"), htmx()...)
+	require.Equal(t, 200, r.status, r.body)
+	id := regexp.MustCompile(`/batches/(2021-01-04_2022-06-30_[0-9-]+)`).FindStringSubmatch(r.body)
+	require.NotNil(t, id, r.body)
+	require.NoError(t, e.engine.Cancel(context.Background(), id[1], market.Actor{By: "test"}))
+
+	// Over the cap: refused, saying so, in the viewer's language.
+	r = e.do(t, "POST", "/batches", form("start_date", "1991-01-02", "end_date", "2025-06-30", "datasets", "daily",
+		"confirmed", "1991-01-02/2025-06-30/daily"), htmx("Accept-Language", "zh")...)
+	require.Equal(t, 200, r.status, r.body)
+	require.Contains(t, r.body, "单个批次最多 7,305 天")
+	r = e.do(t, "POST", "/api/v1/sync-status/sync/batch", `{"start_date":"1991-01-02","end_date":"2025-06-30"}`)
+	require.Equal(t, 422, r.status, r.body)
+	require.Contains(t, r.json(t).Message, "batch too large")
+}
+
+func TestAPIStartsChosenDays(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{})
+	id := e.start(t, `{"days":["2023-03-08","2023-03-06","2023-03-10"],"force":true}`)
+	final := e.wait(t, id)
+	require.Equal(t, 3, final.Total)
+	require.Equal(t, 3, final.Success)
+	require.Equal(t, "2023-03-06", final.StartDate)
+
+	r := e.do(t, "POST", "/api/v1/sync-status/sync/batch", `{"days":["2023-03-11"]}`)
+	require.Equal(t, 422, r.status, r.body)
+	require.Contains(t, r.json(t).Message, "not a trading day: 2023-03-11")
+	r = e.do(t, "POST", "/api/v1/sync-status/sync/batch", `{"days":["2023-03-08"],"start_date":"2023-03-08"}`)
+	require.Equal(t, 422, r.status, r.body)
+}
+
+func TestDashboardShowsABoundedList(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{latency: time.Second})
+	for i := range 12 {
+		day := []string{"2022-02-07", "2022-02-08", "2022-02-09", "2022-02-10", "2022-02-11", "2022-02-14",
+			"2022-02-15", "2022-02-16", "2022-02-17", "2022-02-18", "2022-02-21", "2022-02-22"}[i]
+		id := e.start(t, `{"start_date":"`+day+`","end_date":"`+day+`","force":true}`)
+		require.NoError(t, e.engine.Pause(context.Background(), id, market.Actor{By: "test"}))
+		t.Cleanup(func() { _ = e.engine.Cancel(context.Background(), id, market.Actor{By: "test"}) })
+	}
+	r := e.do(t, "GET", "/", nil)
+	require.Equal(t, 200, r.status)
+	require.Equal(t, 10, len(regexp.MustCompile(`<li id="active-`).FindAllString(r.body, -1)), "ten rows at most")
+	require.Contains(t, r.body, `data-testid="more-active"`)
+	require.Contains(t, r.body, `href="/batches?status=active"`)
+
+	r = e.do(t, "GET", "/batches?status=active", nil)
+	require.Equal(t, 200, r.status)
+	require.Contains(t, r.body, "2022-02-07")
+	require.Contains(t, r.body, `<option value="active" selected`)
 }

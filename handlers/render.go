@@ -18,17 +18,24 @@ type Fragments struct {
 
 var _ live.Renderer = Fragments{}
 
-// RenderBatch renders views.BatchUpdate for every viewer of one batch in lang.
-func (f Fragments) RenderBatch(lang string, snap *market.Snapshot, cells []market.DayCell, full bool) ([]byte, error) {
-	var buf bytes.Buffer
-	err := views.BatchUpdate(f.locale(lang), snap, cells, full).Render(context.Background(), &buf)
-	return buf.Bytes(), err
+// RenderBatch renders views.BatchFragments for every viewer of one batch in lang.
+func (f Fragments) RenderBatch(lang string, snap *market.Snapshot, cells []market.DayCell, full bool) ([]live.Block, error) {
+	frags := views.BatchFragments(f.locale(lang), snap, cells, full)
+	out := make([]live.Block, len(frags))
+	for i, fr := range frags {
+		var buf bytes.Buffer
+		if err := fr.Component.Render(context.Background(), &buf); err != nil {
+			return nil, err
+		}
+		out[i] = live.Block{ID: fr.ID, HTML: buf.Bytes()}
+	}
+	return out, nil
 }
 
 // RenderDashboard renders views.DashboardUpdate for every dashboard viewer in lang.
-func (f Fragments) RenderDashboard(lang string, active, recent []market.BatchSummary) ([]byte, error) {
+func (f Fragments) RenderDashboard(lang string, prev, next *market.Overview) ([]byte, error) {
 	var buf bytes.Buffer
-	err := views.DashboardUpdate(f.locale(lang), active, recent).Render(context.Background(), &buf)
+	err := views.DashboardUpdate(f.locale(lang), prev, next).Render(context.Background(), &buf)
 	return buf.Bytes(), err
 }
 

@@ -57,7 +57,7 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	require.NoError(t, err)
 	eng, err := engine.New(ctx, pool, demo.New(cal, demo.Config{}), cal, &engine.Config{Parallelism: -1, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
-	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{}}, nil)
+	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{}, Channel: engine.ProgressChannel}, nil)
 	require.NoError(t, err)
 	t.Cleanup(hub.Shutdown)
 	app, err := handlers.New(&handlers.Config{Batches: eng, Calendar: cal, Hub: hub, DB: pool})

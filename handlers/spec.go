@@ -45,12 +45,10 @@ func (s *server) parseSpec(in specInput) (market.Spec, []*fieldError) {
 
 	spec.Priority = market.PriorityDefault
 	if in.Priority != nil {
-		p := *in.Priority
-		if p < market.PriorityUrgent || p > market.PriorityLow {
-			errs = append(errs, &fieldError{Field: views.FieldPriority, Key: "err.priority",
-				Err: fmt.Errorf("%w: priority must be 1 (urgent) to 4 (low), not %d", market.ErrInvalidInput, p)})
+		if err := market.CheckPriority(*in.Priority); err != nil {
+			errs = append(errs, &fieldError{Field: views.FieldPriority, Key: "err.priority", Err: err})
 		} else {
-			spec.Priority = p
+			spec.Priority = *in.Priority
 		}
 	}
 	spec.Force = in.Force
@@ -73,9 +71,4 @@ func (s *server) parseDay(field string, v *string, errs *[]*fieldError) (time.Ti
 		return time.Time{}, false
 	}
 	return d, true
-}
-
-// calendarDays counts the days from start to end, both included.
-func calendarDays(start, end time.Time) int {
-	return int(end.Sub(start).Hours()/24) + 1
 }

@@ -1,6 +1,8 @@
 package views
 
 import (
+	"strings"
+
 	"github.com/marketsync/marketsync/internal/market"
 )
 
@@ -11,6 +13,9 @@ const (
 	FieldDatasets = "datasets"
 	FieldForce    = "force"
 	FieldPriority = "priority"
+	// FieldConfirmed carries the confirmation of a big batch: the ConfirmToken of the
+	// values the viewer saw the estimate for.
+	FieldConfirmed = "confirmed"
 	// FieldForm keys an error that belongs to no single field (shown above the button).
 	FieldForm = ""
 )
@@ -25,6 +30,15 @@ type StartForm struct {
 	Force    bool
 	Priority int
 	Errors   map[string]string
+	// Confirm, when set, asks the viewer to confirm a batch over a year, with what it
+	// would start and cost.
+	Confirm *market.Estimate
+}
+
+// ConfirmToken names the form's range and datasets: a confirmation counts only for the
+// values it was given for.
+func (f StartForm) ConfirmToken() string {
+	return f.Start + "/" + f.End + "/" + strings.Join(f.Datasets, ",")
 }
 
 // NewStartForm returns the form's defaults: both dates on day (the last trading day),
@@ -34,12 +48,11 @@ func NewStartForm(day string) StartForm {
 		Priority: market.PriorityDefault}
 }
 
-// DashboardData feeds the dashboard: the start form, the running batches (newest first)
-// and the latest finished ones.
+// DashboardData feeds the dashboard: the start form, and the newest running batches
+// and latest finished ones.
 type DashboardData struct {
-	Form   StartForm
-	Active []market.BatchSummary
-	Recent []market.BatchSummary
+	Form     StartForm
+	Overview *market.Overview
 }
 
 // HistoryData is one page of the batch history, newest first. Page counts from 1;
@@ -72,9 +85,9 @@ type CoverageData struct {
 	Coverage []market.Coverage
 }
 
-// SyncResult is the answer to the coverage page's "sync selected days": the batches
-// started (one per run of consecutive selected trading days) and how many days were
-// selected, or the reason none was (Error: a catalog key or text).
+// SyncResult is the answer to the coverage page's "sync selected days": the batch
+// started for the selected days and how many they are, or the reason none was (Error: a
+// catalog key or text).
 type SyncResult struct {
 	TaskIDs []string
 	Days    int

@@ -35,8 +35,8 @@ func langURL(l Lang, next string) string {
 
 func historyURL(f market.BatchFilter, page int) string {
 	q := url.Values{}
-	if f.Status != "" {
-		q.Set("status", string(f.Status))
+	if st := f.StatusFilter(); st != "" {
+		q.Set("status", st)
 	}
 	if f.Dataset != "" {
 		q.Set("dataset", f.Dataset)
@@ -418,4 +418,13 @@ func elapsedAttr(s *market.Snapshot) string {
 		return ""
 	}
 	return strconv.FormatInt(s.StartTime.UnixMilli(), 10)
+}
+
+// summaryElapsedAttr is the data-elapsed-since of a batch in a list: its start while it
+// runs, so the page's script keeps the time moving between pushes.
+func summaryElapsedAttr(b market.BatchSummary) string {
+	if b.StartTime == nil || b.Status != market.BatchRunning {
+		return ""
+	}
+	return strconv.FormatInt(b.StartTime.UnixMilli(), 10)
 }

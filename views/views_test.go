@@ -104,8 +104,8 @@ func TestPages(t *testing.T) {
 
 			form := NewStartForm("2025-10-17")
 			form.Errors = map[string]string{FieldEnd: "err.range"}
-			html := render(t, DashboardPage(loc, DashboardData{Form: form,
-				Active: []market.BatchSummary{summary(run)}, Recent: []market.BatchSummary{summary(done)}}))
+			ov := &market.Overview{Active: []market.BatchSummary{summary(run)}, ActiveTotal: 1, Recent: []market.BatchSummary{summary(done)}}
+			html := render(t, DashboardPage(loc, DashboardData{Form: form, Overview: ov}))
 			for _, want := range []string{`id="start-form"`, `hx-post="/batches"`, `ws-connect="/ws/dashboard"`,
 				`id="active-batches"`, `value="2025-10-17"`, `name="datasets" value="daily" checked`,
 				`hx-indicator="#start-spinner"`, T(lang, "err.range"), run.TaskID, done.TaskID,
@@ -113,7 +113,7 @@ func TestPages(t *testing.T) {
 				require.Contains(t, html, want)
 			}
 
-			html = render(t, BatchStarted(loc, NewStartForm("2025-10-17"), summary(run).TaskID, []market.BatchSummary{summary(run)}))
+			html = render(t, BatchStarted(loc, NewStartForm("2025-10-17"), summary(run).TaskID, ov))
 			require.Contains(t, html, `id="active-batches" class="card" aria-labelledby="active-title" hx-swap-oob="true"`)
 			require.Contains(t, html, `id="active-`+run.TaskID+`"`)
 
@@ -150,7 +150,7 @@ func TestPages(t *testing.T) {
 			require.Contains(t, html, `id="batch-grid" class="card mt-6" aria-labelledby="grid-title" hx-swap-oob="true"`)
 			require.Equal(t, len(run.Days), strings.Count(html, `id="cell-daily-`))
 
-			html = render(t, DashboardUpdate(loc, []market.BatchSummary{summary(run)}, nil))
+			html = render(t, DashboardUpdate(loc, nil, &market.Overview{Active: []market.BatchSummary{summary(run)}, ActiveTotal: 1}))
 			require.Contains(t, html, `id="active-batches"`)
 			require.Contains(t, html, `hx-swap-oob="true"`)
 			require.Contains(t, html, run.TaskID)

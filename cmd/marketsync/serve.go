@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.pool.Close()
-	hub, err := live.NewHub(a.pool, &live.HubConfig{Loader: a.engine, Renderer: handlers.Fragments{Zone: zone}}, log)
+	hub, err := live.NewHub(a.pool, &live.HubConfig{Loader: a.engine, Renderer: handlers.Fragments{Zone: zone}, Channel: engine.ProgressChannel}, log)
 	if err != nil {
 		return err
 	}

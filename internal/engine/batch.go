@@ -15,66 +15,29 @@ import (
 
 // Start validates spec and creates the batch in one transaction: the batch row, one row
 // per (dataset, calendar day) — non-trading days already skipped — and one queued job per
-// trading day. It returns the new batch's snapshot.
+// trading day. It returns the new batch's snapshot. A spec that cannot run (see plan) is
+// refused before anything is written.
 func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot, error) {
-	datasets, err := market.NormalizeDatasets(spec.Datasets)
+	p, err := e.plan(spec)
 	if err != nil {
 		return nil, err
 	}
-	if spec.Start.IsZero() || spec.End.IsZero() {
-		return nil, fmt.Errorf("%w: start and end dates are required", market.ErrInvalidDate)
-	}
-	if err := e.cal.CheckRange(spec.Start, spec.End); err != nil {
-		return nil, err
-	}
-	priority := spec.Priority
-	if priority == 0 {
-		priority = market.PriorityDefault
-	}
-	if priority < market.PriorityUrgent || priority > market.PriorityLow {
-		return nil, fmt.Errorf("%w: priority must be 1 (urgent) to 4 (low), not %d", market.ErrInvalidInput, spec.Priority)
-	}
-	createdBy := spec.CreatedBy
-	if createdBy == "" {
-		createdBy = market.OriginAPI
-	}
-
-	var days []store.Day
-	trading := 0
-	now := e.cfg.Now()
-	for d := spec.Start; !d.After(spec.End); d = d.AddDate(0, 0, 1) {
-		open, err := e.cal.IsTradingDay(d)
-		if err != nil {
-			return nil, err
-		}
-		for _, ds := range datasets {
-			day := store.Day{Dataset: ds, Day: d, Trading: open, Status: market.DayPending}
-			if open {
-				trading++
-			} else {
-				day.Status = market.DaySkipped
-				day.FinishedAt = &now
-			}
-			days = append(days, day)
-		}
-	}
 	b := &store.Batch{
-		Datasets: datasets, Start: spec.Start, End: spec.End, Force: spec.Force, Priority: priority,
-		Status: market.BatchQueued, Queue: e.cfg.Queue, Total: len(days), TradingDays: trading,
-		CreatedBy: createdBy, CreatedFrom: spec.CreatedFrom,
+		Datasets: p.datasets, Start: p.start, End: p.end, Force: spec.Force, Priority: p.priority,
+		Status: market.BatchQueued, Queue: e.cfg.Queue, Total: len(p.days), TradingDays: p.trading,
+		CreatedBy: p.createdBy, CreatedFrom: spec.CreatedFrom,
 	}
-	base := fmt.Sprintf("%s_%s_%d", dateString(spec.Start), dateString(spec.End), now.Unix())
+	base := fmt.Sprintf("%s_%s_%d", dateString(p.start), dateString(p.end), e.cfg.Now().Unix())
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
 		if err := store.InsertBatch(ctx, tx, b, base); err != nil {
 			return err
 		}
-		if err := store.InsertDays(ctx, tx, b.ID, days); err != nil {
+		if err := store.InsertDays(ctx, tx, b.ID, p.days); err != nil {
 			return err
 		}
 		var queued []store.Day
-		for _, d := range days {
+		for _, d := range p.days {
 			if d.Trading {
-				d.Gen = 1
 				queued = append(queued, d)
 			}
 		}
@@ -89,10 +52,11 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 	if err != nil {
 		return nil, fmt.Errorf("starting batch: %w", err)
 	}
+	n := len(p.datasets)
 	e.log.Info(fmt.Sprintf("batch started: %s to %s, %d days (%d trading)", dateString(b.Start), dateString(b.End),
-		len(days)/len(datasets), trading/len(datasets)),
-		"task_id", b.TaskID, "datasets", datasets, "total", len(days), "force", b.Force,
-		"priority", priority, "created_by", createdBy)
+		len(p.days)/n, p.trading/n),
+		"task_id", b.TaskID, "datasets", p.datasets, "total", len(p.days), "force", b.Force,
+		"priority", p.priority, "created_by", p.createdBy, "chosen_days", len(spec.Days) > 0)
 	return e.Snapshot(ctx, b.TaskID)
 }
 
@@ -272,6 +236,20 @@ func (e *Engine) Active(ctx context.Context) ([]market.BatchSummary, error) {
 		return nil, fmt.Errorf("listing active batches: %w", err)
 	}
 	return e.summaries(items), nil
+}
+
+// Overview is the dashboard's state: the newest n unfinished batches and their total,
+// and the n latest finished ones.
+func (e *Engine) Overview(ctx context.Context, n int) (*market.Overview, error) {
+	active, total, err := store.ListBatches(ctx, e.pool, market.BatchFilter{Limit: n}, store.ActiveBatches)
+	if err != nil {
+		return nil, fmt.Errorf("listing active batches: %w", err)
+	}
+	recent, err := e.Recent(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return &market.Overview{Active: e.summaries(active), ActiveTotal: total, Recent: recent}, nil
 }
 
 // Recent lists the n latest finished batches, newest first.

@@ -72,6 +72,9 @@ type Config struct {
 	// PersistFor is how long a day's outcome waits for an unreachable PostgreSQL to be
 	// recorded before it is given up (default 10m).
 	PersistFor time.Duration
+	// MaxBatchDays caps the days a batch may cover (default DefaultMaxBatchDays, twenty
+	// years).
+	MaxBatchDays int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives the engine's structured logs (default slog.Default()).
@@ -118,6 +121,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.PersistFor <= 0 {
 		out.PersistFor = 10 * time.Minute
+	}
+	if out.MaxBatchDays <= 0 {
+		out.MaxBatchDays = DefaultMaxBatchDays
 	}
 	if out.Now == nil {
 		out.Now = time.Now

@@ -298,3 +298,46 @@ func TestBadSpecsCreateNothing(t *testing.T) {
 	require.NoError(t, e.pool.QueryRow(context.Background(), "SELECT count(*) FROM batches").Scan(&after))
 	require.Equal(t, before, after)
 }
+
+func TestStartRefusesWhatCannotRun(t *testing.T) {
+	t.Parallel()
+	// 2025-10-09 (a Thursday) at 16:30 China time: its data is not out until 17:00.
+	now := time.Date(2025, 10, 9, 16, 30, 0, 0, market.ExchangeZone)
+	e := setup(t, nil, engine.Config{Parallelism: -1, MaxBatchDays: 400, Now: func() time.Time { return now }})
+	ctx := context.Background()
+	start := func(spec market.Spec) error {
+		_, err := e.engine.Start(ctx, spec)
+		return err
+	}
+
+	err := start(market.Spec{Days: []time.Time{date("2025-09-30"), date("2025-10-01"), date("2025-10-04")}})
+	require.ErrorIs(t, err, market.ErrNotTradingDay)
+	require.True(t, market.IsInputError(err))
+	require.Contains(t, err.Error(), "2025-10-01, 2025-10-04")
+	require.NotContains(t, err.Error(), "2025-09-30")
+
+	err = start(market.Spec{Start: date("2025-10-06"), End: date("2025-10-10")})
+	require.ErrorIs(t, err, market.ErrNotPublished)
+	require.Contains(t, err.Error(), "2025-10-09, 2025-10-10")
+	require.Contains(t, err.Error(), "17:00")
+	require.Contains(t, err.Error(), "the latest day ready now is 2025-09-30", "the National Day holiday runs to 10-08")
+	latest, ok := e.engine.LatestDay(nil)
+	require.True(t, ok)
+	require.Equal(t, date("2025-09-30"), latest)
+
+	err = start(market.Spec{Start: date("2024-01-01"), End: date("2025-06-30")})
+	require.ErrorIs(t, err, market.ErrTooLarge)
+	require.Contains(t, err.Error(), "547 days")
+
+	// Nothing was created by any of them; the same chosen days without the closed ones start.
+	snap, err := e.engine.Start(ctx, market.Spec{Days: []time.Time{date("2025-09-30"), date("2025-09-29"), date("2025-09-30")}})
+	require.NoError(t, err)
+	require.Equal(t, 2, snap.Total, "chosen days, duplicates dropped")
+	require.Equal(t, "2025-09-29", snap.StartDate)
+	require.Equal(t, "2025-09-30", snap.EndDate)
+	require.Equal(t, 0, snap.Skipped)
+
+	// A weekend at the end of a range is no reason to refuse, even in the future.
+	_, err = e.engine.Start(ctx, market.Spec{Start: date("2025-10-04"), End: date("2025-10-05")})
+	require.NoError(t, err)
+}

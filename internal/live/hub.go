@@ -16,32 +16,35 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
 )
 
-// Loader reads the state the hub pushes. *engine.Engine satisfies it.
+// Loader reads the state the hub pushes. The engine satisfies it.
 type Loader interface {
 	// Snapshot returns the batch taskID with its grid of days.
 	Snapshot(ctx context.Context, taskID string) (*market.Snapshot, error)
-	// Active lists the batches not finished yet.
-	Active(ctx context.Context) ([]market.BatchSummary, error)
-	// Recent lists the n latest finished batches.
-	Recent(ctx context.Context, n int) ([]market.BatchSummary, error)
+	// Overview returns the dashboard's lists, n batches each at most.
+	Overview(ctx context.Context, n int) (*market.Overview, error)
 }
 
-var _ Loader = (*engine.Engine)(nil)
-
-// Renderer turns state into the bytes sent to a browser (an htmx out-of-band fragment).
+// Renderer turns state into the bytes sent to a browser (htmx out-of-band fragments).
 // The hub calls it once per update and language, never once per viewer; main passes one
 // in, so the hub knows nothing of templates.
 type Renderer interface {
-	// RenderBatch renders the update of a batch in lang. With full set it renders the whole
-	// state (cells is then every cell of the grid); otherwise only the counters and the
-	// cells that changed since the previous push.
-	RenderBatch(lang string, snap *market.Snapshot, cells []market.DayCell, full bool) ([]byte, error)
-	// RenderDashboard renders the dashboard's running and latest finished batches in lang.
-	RenderDashboard(lang string, active, recent []market.BatchSummary) ([]byte, error)
+	// RenderBatch renders the blocks of a batch's page in lang, each swapped by its id:
+	// with full set every block and every cell of the grid; otherwise the blocks that may
+	// have changed and the given changed cells. The hub sends only the blocks whose bytes
+	// differ from what it last sent in lang.
+	RenderBatch(lang string, snap *market.Snapshot, cells []market.DayCell, full bool) ([]Block, error)
+	// RenderDashboard renders the dashboard's change from prev to next in lang: rows that
+	// changed, came or went, and the counts; with prev nil, the whole lists.
+	RenderDashboard(lang string, prev, next *market.Overview) ([]byte, error)
+}
+
+// Block is one part of a page that a push replaces whole, by its element id.
+type Block struct {
+	ID   string
+	HTML []byte
 }
 
 // HubConfig tunes a Hub. Loader and Renderer are required; zero durations take defaults.
@@ -50,6 +53,9 @@ type HubConfig struct {
 	Loader Loader
 	// Renderer renders the fragments.
 	Renderer Renderer
+	// Channel is the PostgreSQL NOTIFY channel on which every change of a batch is
+	// announced, its payload the batch's task id (required).
+	Channel string
 	// Interval is the mean least time between two pushes of one topic (default 100 ms):
 	// a topic pushes at most about once per Interval however busy its batch, changes in
 	// between are coalesced (the latest state wins), the final state is always sent.
@@ -64,8 +70,9 @@ type HubConfig struct {
 	// claims its next day right after committing one; without it, the claim would spend
 	// a push of its own.
 	Settle time.Duration
-	// Recent is how many finished batches the dashboard shows (default 10).
-	Recent int
+	// Shown is how many batches each of the dashboard's lists shows (default 10): the
+	// rest of the running ones are behind a link.
+	Shown int
 	// WriteTimeout bounds one write to a client (default 5 s); a client slower than that
 	// is dropped.
 	WriteTimeout time.Duration
@@ -124,8 +131,8 @@ func NewHub(pool *pgxpool.Pool, cfg *HubConfig, logger *slog.Logger) (*Hub, erro
 	if pool == nil {
 		return nil, errors.New("live: NewHub needs a pool")
 	}
-	if cfg == nil || cfg.Loader == nil || cfg.Renderer == nil {
-		return nil, errors.New("live: HubConfig needs a Loader and a Renderer")
+	if cfg == nil || cfg.Loader == nil || cfg.Renderer == nil || cfg.Channel == "" {
+		return nil, errors.New("live: HubConfig needs a Loader, a Renderer and a Channel")
 	}
 	c := *cfg
 	if c.Interval <= 0 {
@@ -138,8 +145,8 @@ func NewHub(pool *pgxpool.Pool, cfg *HubConfig, logger *slog.Logger) (*Hub, erro
 		c.Settle = 10 * time.Millisecond
 	}
 	c.Settle = max(c.Settle, 0)
-	if c.Recent <= 0 {
-		c.Recent = 10
+	if c.Shown <= 0 {
+		c.Shown = 10
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 5 * time.Second
@@ -208,7 +215,7 @@ func (h *Hub) listen(ctx context.Context) (listened bool, err error) {
 		defer cancel()
 		conn.Close(closeCtx)
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{engine.ProgressChannel}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{h.cfg.Channel}.Sanitize()); err != nil {
 		return false, fmt.Errorf("listening: %w", err)
 	}
 	h.readyOnce.Do(func() { close(h.ready) })

@@ -50,24 +50,27 @@ func (b *batches) Snapshot(_ context.Context, id string) (*market.Snapshot, erro
 	return &c, nil
 }
 
-func (b *batches) Recent(context.Context, int) ([]market.BatchSummary, error) { return nil, nil }
-
-func (b *batches) Active(context.Context) ([]market.BatchSummary, error) {
+func (b *batches) Overview(context.Context, int) (*market.Overview, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []market.BatchSummary
+	ov := &market.Overview{}
 	for _, s := range b.snaps {
 		if s.Status.Active() {
-			out = append(out, market.BatchSummary{TaskID: s.TaskID, Status: s.Status, Success: s.Success})
+			ov.Active = append(ov.Active, market.BatchSummary{TaskID: s.TaskID, Status: s.Status, Success: s.Success})
 		}
 	}
-	return out, nil
+	ov.ActiveTotal = len(ov.Active)
+	return ov, nil
 }
 
-// renderer writes a readable line and counts its calls per (lang, full).
+// renderer writes a readable line and counts its calls per (lang, full). Unless stable,
+// a batch's state is one block with a new id at every render, so that every push sends
+// it.
 type renderer struct {
-	mu    sync.Mutex
-	calls map[string]int
+	mu     sync.Mutex
+	calls  map[string]int
+	stable bool
+	n      int
 }
 
 func (r *renderer) count(key string) int {
@@ -76,24 +79,32 @@ func (r *renderer) count(key string) int {
 	return r.calls[key]
 }
 
-func (r *renderer) RenderBatch(lang string, s *market.Snapshot, cells []market.DayCell, full bool) ([]byte, error) {
+func (r *renderer) RenderBatch(lang string, s *market.Snapshot, cells []market.DayCell, full bool) ([]live.Block, error) {
 	r.mu.Lock()
 	r.calls[fmt.Sprintf("%s/%v", lang, full)]++
+	r.n++
+	n := r.n
 	r.mu.Unlock()
 	var dates []string
 	for _, c := range cells {
 		dates = append(dates, c.Date+"="+string(c.Status))
 	}
-	return fmt.Appendf(nil, "%s %s full=%v status=%s current=%d cells=%s",
-		lang, s.TaskID, full, s.Status, s.Current, strings.Join(dates, ",")), nil
+	state := fmt.Sprintf("%s %s full=%v status=%s current=%d cells=%s", lang, s.TaskID, full, s.Status, s.Current, strings.Join(dates, ","))
+	if r.stable {
+		return []live.Block{
+			{ID: "status", HTML: fmt.Appendf(nil, "[status=%s]", s.Status)},
+			{ID: "current", HTML: fmt.Appendf(nil, "[current=%d]", s.Current)},
+		}, nil
+	}
+	return []live.Block{{ID: fmt.Sprint(n), HTML: []byte(state)}}, nil
 }
 
-func (r *renderer) RenderDashboard(lang string, active, _ []market.BatchSummary) ([]byte, error) {
+func (r *renderer) RenderDashboard(lang string, _, next *market.Overview) ([]byte, error) {
 	r.mu.Lock()
 	r.calls["dashboard/"+lang]++
 	r.mu.Unlock()
 	var ids []string
-	for _, a := range active {
+	for _, a := range next.Active {
 		ids = append(ids, fmt.Sprintf("%s:%d", a.TaskID, a.Success))
 	}
 	return fmt.Appendf(nil, "%s dashboard %s", lang, strings.Join(ids, ",")), nil
@@ -120,7 +131,7 @@ func setup(t *testing.T, cfg live.HubConfig) *fixture {
 		ctx:   ctx,
 		runCh: make(chan error, 1),
 	}
-	cfg.Loader, cfg.Renderer = f.data, f.rend
+	cfg.Loader, cfg.Renderer, cfg.Channel = f.data, f.rend, engine.ProgressChannel
 	f.hub, err = live.NewHub(pool, &cfg, nil)
 	require.NoError(t, err)
 	go func() { f.runCh <- f.hub.Run(ctx) }()
@@ -449,4 +460,33 @@ func TestChangedCells(t *testing.T) {
 	require.Equal(t, []market.DayCell{next[1], next[2]}, live.ChangedCells(prev, next))
 	require.Equal(t, next, live.ChangedCells(nil, next))
 	require.Empty(t, live.ChangedCells(next, next))
+}
+
+func TestUnchangedBlocksAreNotSentAgain(t *testing.T) {
+	t.Parallel()
+	f := setup(t, live.HubConfig{Interval: 10 * time.Millisecond})
+	f.rend.mu.Lock()
+	f.rend.stable = true
+	f.rend.mu.Unlock()
+	id := "blocks-1"
+	f.data.set(snapshot(id, 3, 1))
+	sub, err := f.hub.Subscribe(live.BatchTopic(id), "en")
+	require.NoError(t, err)
+	defer sub.Close()
+	require.Equal(t, "[status=running][current=1]", receive(t, sub), "a new viewer gets every block")
+
+	f.data.set(snapshot(id, 3, 2))
+	f.notify(t, id)
+	require.Equal(t, "[current=2]", receive(t, sub), "only the block that changed")
+
+	f.notify(t, id) // nothing changed: nothing is sent
+	select {
+	case m := <-sub.C():
+		t.Fatalf("unexpected push %q", m)
+	case <-time.After(300 * time.Millisecond):
+	}
+
+	f.data.set(snapshot(id, 3, 3))
+	f.notify(t, id)
+	require.Equal(t, "[status=completed][current=3]", receive(t, sub))
 }

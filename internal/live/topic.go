@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"time"
@@ -172,9 +173,6 @@ type rkey struct {
 }
 
 func (r *renders) get(lang string, full bool) []byte {
-	if _, whole := r.t.view.(*dashboardView); whole {
-		full = false // the dashboard's render is always whole
-	}
 	k := rkey{lang, full}
 	if b, ok := r.msgs[k]; ok {
 		return b
@@ -228,12 +226,14 @@ func (t *topic) welcome() {
 	}
 }
 
-// batchView is one batch's snapshot and the grid cells changed by the last refresh.
+// batchView is one batch's snapshot, the grid cells changed by the last refresh, and the
+// blocks last sent in each language.
 type batchView struct {
 	hub     *Hub
 	taskID  string
 	snap    *market.Snapshot
 	changed []market.DayCell
+	sent    map[string]map[string][]byte // lang → block id → bytes
 }
 
 func (v *batchView) loaded() bool { return v.snap != nil }
@@ -252,38 +252,59 @@ func (v *batchView) refresh(ctx context.Context) error {
 	return nil
 }
 
+// render renders the whole page's blocks (full) or the changed cells and the blocks whose
+// bytes differ from those last sent in lang. Every viewer of lang who is not sent a full
+// render has had every push before, so what was last sent is what it shows.
 func (v *batchView) render(lang string, full bool) ([]byte, error) {
+	cells := v.changed
 	if full {
-		return v.hub.cfg.Renderer.RenderBatch(lang, v.snap, v.snap.Days, true)
+		cells = v.snap.Days
 	}
-	return v.hub.cfg.Renderer.RenderBatch(lang, v.snap, v.changed, false)
+	blocks, err := v.hub.cfg.Renderer.RenderBatch(lang, v.snap, cells, full)
+	if err != nil {
+		return nil, err
+	}
+	if v.sent == nil {
+		v.sent = make(map[string]map[string][]byte)
+	}
+	last := v.sent[lang]
+	if last == nil {
+		last = make(map[string][]byte)
+		v.sent[lang] = last
+	}
+	var out []byte
+	for _, b := range blocks {
+		if full || !bytes.Equal(last[b.ID], b.HTML) {
+			out = append(out, b.HTML...)
+		}
+		last[b.ID] = b.HTML
+	}
+	return out, nil
 }
 
-// dashboardView is the lists of running and latest finished batches; its render is
-// always whole.
+// dashboardView is the dashboard's lists, now and at the refresh before.
 type dashboardView struct {
-	hub            *Hub
-	active, recent []market.BatchSummary
-	ok             bool
+	hub       *Hub
+	prev, cur *market.Overview
 }
 
-func (v *dashboardView) loaded() bool { return v.ok }
+func (v *dashboardView) loaded() bool { return v.cur != nil }
 
 func (v *dashboardView) refresh(ctx context.Context) error {
-	active, err := v.hub.cfg.Loader.Active(ctx)
+	next, err := v.hub.cfg.Loader.Overview(ctx, v.hub.cfg.Shown)
 	if err != nil {
 		return err
 	}
-	recent, err := v.hub.cfg.Loader.Recent(ctx, v.hub.cfg.Recent)
-	if err != nil {
-		return err
-	}
-	v.active, v.recent, v.ok = active, recent, true
+	v.prev, v.cur = v.cur, next
 	return nil
 }
 
-func (v *dashboardView) render(lang string, _ bool) ([]byte, error) {
-	return v.hub.cfg.Renderer.RenderDashboard(lang, v.active, v.recent)
+func (v *dashboardView) render(lang string, full bool) ([]byte, error) {
+	prev := v.prev
+	if full {
+		prev = nil
+	}
+	return v.hub.cfg.Renderer.RenderDashboard(lang, prev, v.cur)
 }
 
 // ChangedCells returns the cells of next that are new or differ from prev, in next's

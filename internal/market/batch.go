@@ -1,6 +1,9 @@
 package market
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // BatchStatus is the state of a batch. Every transition is one SQL statement or
 // transaction; Completed, Failed and Cancelled are final until a retry.
@@ -59,6 +62,14 @@ const (
 	PriorityLow     = 4
 )
 
+// CheckPriority returns ErrInvalidInput, with the range, for a priority outside 1 to 4.
+func CheckPriority(p int) error {
+	if p < PriorityUrgent || p > PriorityLow {
+		return fmt.Errorf("%w: priority must be %d (urgent) to %d (low), not %d", ErrInvalidInput, PriorityUrgent, PriorityLow, p)
+	}
+	return nil
+}
+
 // Origins record where an action came from until login exists.
 const (
 	OriginWeb      = "web"
@@ -67,11 +78,15 @@ const (
 	OriginSchedule = "schedule"
 )
 
-// Spec asks for a batch: every calendar day from Start to End (inclusive) of each dataset.
+// Spec asks for a batch: every calendar day from Start to End (inclusive) of each
+// dataset, or, when Days is set, exactly those days (then Start and End are ignored).
 type Spec struct {
 	Datasets []string
 	Start    time.Time
 	End      time.Time
+	// Days lists the trading days of a batch of chosen days (the coverage page's
+	// selection); each must be a trading day.
+	Days []time.Time
 	// Force reloads days that are already synced.
 	Force bool
 	// Priority is 1 (urgent) to 4 (low); 0 means PriorityDefault.
@@ -93,4 +108,13 @@ func (a Actor) String() string {
 		return a.By
 	}
 	return a.By + " " + a.From
+}
+
+// Estimate is what a spec would start: the calendar days it covers, its trading
+// (dataset, day) pairs, and how long they would take at the recent pace (zero when there
+// is no recent pace to go by).
+type Estimate struct {
+	Days        int           `json:"days"`
+	TradingDays int           `json:"trading_days"`
+	Duration    time.Duration `json:"-"`
 }

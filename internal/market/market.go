@@ -12,6 +12,24 @@ import (
 // DateLayout is the ISO form in which trading dates are read and written.
 const DateLayout = "2006-01-02"
 
+// ExchangeZone is the exchanges' clock, China Standard Time (UTC+8, no daylight saving):
+// trading dates, publication times and schedules are in it.
+var ExchangeZone = time.FixedZone("CST", 8*60*60)
+
+// Today is the date in exchange time at instant now, at midnight UTC like every trading
+// date.
+func Today(now time.Time) time.Time {
+	y, m, d := now.In(ExchangeZone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// PublishedAt is when a source publishes the data of a trading day that it publishes at
+// hh:mm exchange time that day.
+func PublishedAt(day time.Time, hh, mm int) time.Time {
+	y, m, d := day.Date()
+	return time.Date(y, m, d, hh, mm, 0, 0, ExchangeZone)
+}
+
 // ParseDate parses an ISO date (2025-10-01) into midnight UTC; trading dates are plain
 // calendar dates in exchange time and carry no zone of their own.
 func ParseDate(s string) (time.Time, error) {
@@ -30,6 +48,13 @@ var (
 	ErrInvalidRange = errors.New("invalid range")
 	// ErrOutsideCalendar reports a date the trading calendar has no data for.
 	ErrOutsideCalendar = errors.New("outside the trading calendar")
+	// ErrNotTradingDay reports a chosen day on which the exchanges do not trade.
+	ErrNotTradingDay = errors.New("not a trading day")
+	// ErrNotPublished reports a trading day whose data the source has not published yet:
+	// a future day, or today before the source's publication time.
+	ErrNotPublished = errors.New("not published yet")
+	// ErrTooLarge reports a batch over the configured size cap.
+	ErrTooLarge = errors.New("batch too large")
 	// ErrUnknownDataset reports a dataset name marketsync does not know.
 	ErrUnknownDataset = errors.New("unknown dataset")
 	// ErrInvalidInput reports any other malformed request (a priority out of range, …).
@@ -49,7 +74,11 @@ var (
 
 // IsInputError reports whether err is the caller's fault (a 4xx, CLI exit 2).
 func IsInputError(err error) bool {
-	return errors.Is(err, ErrInvalidDate) || errors.Is(err, ErrInvalidRange) ||
-		errors.Is(err, ErrOutsideCalendar) || errors.Is(err, ErrUnknownDataset) ||
-		errors.Is(err, ErrInvalidInput)
+	for _, e := range []error{ErrInvalidDate, ErrInvalidRange, ErrOutsideCalendar, ErrNotTradingDay,
+		ErrNotPublished, ErrTooLarge, ErrUnknownDataset, ErrInvalidInput} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

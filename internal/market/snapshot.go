@@ -121,10 +121,53 @@ type BatchSummary struct {
 
 // BatchFilter selects batches for the history.
 type BatchFilter struct {
-	Status  BatchStatus
-	Dataset string
-	Limit   int
-	Offset  int
+	Status BatchStatus
+	// Unfinished selects the batches not finished yet (any of the active states).
+	Unfinished bool
+	// WithFailures selects the batches that completed with failed days.
+	WithFailures bool
+	Dataset      string
+	Limit        int
+	Offset       int
+}
+
+// History filter names beyond the statuses: what users pick in the history's status
+// filter and send as ?status=.
+const (
+	FilterUnfinished   = "active"
+	FilterWithFailures = "completed_failed"
+)
+
+// ParseStatusFilter sets f's state filter from name: a batch status, FilterUnfinished or
+// FilterWithFailures; it reports false for anything else.
+func (f *BatchFilter) ParseStatusFilter(name string) bool {
+	switch name {
+	case FilterUnfinished:
+		f.Unfinished = true
+		return true
+	case FilterWithFailures:
+		f.Status, f.WithFailures = BatchCompleted, true
+		return true
+	}
+	for _, st := range BatchStatuses() {
+		if string(st) == name {
+			f.Status = st
+			return true
+		}
+	}
+	return false
+}
+
+// StatusFilter is the name of f's state filter, as ParseStatusFilter reads it ("" for
+// none).
+func (f BatchFilter) StatusFilter() string {
+	switch {
+	case f.Unfinished:
+		return FilterUnfinished
+	case f.WithFailures:
+		return FilterWithFailures
+	}
+	return string(f.Status)
 }
 
 // CoverageDay is one trading day of one dataset in the coverage map.
@@ -144,4 +187,12 @@ type Coverage struct {
 	Missing int           `json:"missing"`
 	FailedN int           `json:"failed"`
 	Days    []CoverageDay `json:"days"`
+}
+
+// Overview is what the dashboard shows: the first of the unfinished batches (newest
+// first) and how many there are in all, and the latest finished batches.
+type Overview struct {
+	Active      []BatchSummary `json:"active"`
+	ActiveTotal int            `json:"active_total"`
+	Recent      []BatchSummary `json:"recent"`
 }

@@ -34,10 +34,15 @@ const (
 // ListBatches returns batches newest first matching f within scope, and how many match
 // in all.
 func ListBatches(ctx context.Context, db DB, f market.BatchFilter, scope Scope) ([]BatchListItem, int, error) {
+	if f.Unfinished {
+		scope = ActiveBatches
+	}
 	where := `($1 = '' OR b.status = $1) AND ($2 = '' OR $2 = ANY(b.datasets))
-		AND ($3 = '' OR ($3 = 'active') = (b.status IN ('queued', 'running', 'paused', 'cancelling')))`
+		AND ($3 = '' OR ($3 = 'active') = (b.status IN ('queued', 'running', 'paused', 'cancelling')))
+		AND (NOT $4 OR EXISTS (SELECT 1 FROM batch_days f WHERE f.batch_id = b.id AND f.status = 'failed'))`
 	var total int
-	if err := db.QueryRow(ctx, "SELECT count(*) FROM batches b WHERE "+where, string(f.Status), f.Dataset, string(scope)).Scan(&total); err != nil {
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM batches b WHERE "+where,
+		string(f.Status), f.Dataset, string(scope), f.WithFailures).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	limit := f.Limit
@@ -51,11 +56,11 @@ func ListBatches(ctx context.Context, db DB, f market.BatchFilter, scope Scope) 
 			count(*) FILTER (WHERE d.status = 'pending'), count(*) FILTER (WHERE d.status = 'running'),
 			coalesce(sum(d.rows), 0)
 		FROM (SELECT * FROM batches b WHERE `+where+`
-		      ORDER BY b.created_at DESC, b.id DESC LIMIT $4 OFFSET $5) b
+		      ORDER BY b.created_at DESC, b.id DESC LIMIT $5 OFFSET $6) b
 		LEFT JOIN batch_days d ON d.batch_id = b.id
 		GROUP BY `+prefixed("b")+`
 		ORDER BY b.created_at DESC, b.id DESC`,
-		string(f.Status), f.Dataset, string(scope), limit, f.Offset)
+		string(f.Status), f.Dataset, string(scope), f.WithFailures, limit, f.Offset)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -132,4 +137,19 @@ func Covered(ctx context.Context, db DB, dataset string, start, end time.Time) (
 		return nil, nil, err
 	}
 	return loaded, failed, nil
+}
+
+// RecentDayTime is the median time of the latest 200 days loaded (claim to commit), or
+// zero when none was.
+func RecentDayTime(ctx context.Context, db DB) (time.Duration, error) {
+	var secs *float64
+	err := db.QueryRow(ctx, `
+		SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))
+		FROM (SELECT started_at, finished_at FROM batch_days
+		      WHERE status = 'succeeded' AND started_at IS NOT NULL
+		      ORDER BY finished_at DESC LIMIT 200) d`).Scan(&secs)
+	if err != nil || secs == nil {
+		return 0, err
+	}
+	return time.Duration(*secs * float64(time.Second)), nil
 }

@@ -41,7 +41,13 @@ type Config struct {
 
 // publishedAt is when a day's data appears upstream: 17:00 in Shanghai (UTC+8).
 func publishedAt(day time.Time) time.Time {
-	return day.Add(17*time.Hour - 8*time.Hour)
+	return market.PublishedAt(day, 17, 0)
+}
+
+// PublishedAt is when the demo publishes a trading day's data of any dataset: 17:00
+// exchange time that day, as Tushare's daily data is out by then.
+func (s *Source) PublishedAt(_ market.Dataset, day time.Time) time.Time {
+	return publishedAt(day)
 }
 
 // Environment variables read by ConfigFromEnv.
