@@ -3,12 +3,16 @@ package store
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/pgtest"
+	"github.com/marketsync/marketsync/internal/source/demo"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m, "store") }
@@ -53,4 +57,36 @@ func TestTablesMatchTheDatasets(t *testing.T) {
 			WHERE x.indrelid = $1::regclass AND x.indisprimary`, ds.Table).Scan(&key))
 		require.Equal(t, ds.Key, key, "table %s: primary key", ds.Table)
 	}
+}
+
+func TestDemoDaysLoadIntoEveryTable(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	ctx := context.Background()
+	cal, err := calendar.New()
+	require.NoError(t, err)
+	src := demo.New(cal, demo.Config{Now: func() time.Time { return cal.Last().AddDate(0, 0, 1) }})
+	day := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+	for _, ds := range market.Datasets() {
+		rows, err := src.Fetch(ctx, ds, day)
+		require.NoError(t, err)
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			n, err := ReplaceDay(ctx, tx, ds, day, 0, rows)
+			require.Greater(t, n, int64(5000), ds.Name)
+			return err
+		})
+		require.NoError(t, err, ds.Name)
+	}
+	var nullPE, rows int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pe IS NULL), count(*)
+		FROM daily_basic b JOIN daily_bar d USING (trade_date, ts_code)
+		WHERE trade_date = $1 AND b.close = d.close`, day).Scan(&nullPE, &rows))
+	require.Greater(t, rows, 5000)
+	require.Positive(t, nullPE)
+
+	list, err := src.StockBasic(ctx)
+	require.NoError(t, err)
+	n, err := pool.CopyFrom(ctx, pgx.Identifier{"stock_basic"}, market.StockBasic().ColumnNames(), list)
+	require.NoError(t, err)
+	require.EqualValues(t, len(src.Stocks()), n)
 }
