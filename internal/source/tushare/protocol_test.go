@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/source/tushare"
 )
 
@@ -75,4 +76,32 @@ func TestProtocolEdges(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestStockBasicToleratesMissingDescriptiveFields(t *testing.T) {
+	t.Parallel()
+	// Every status answers the same stock: it is listed once.
+	src := scripted(t, `{"code":0,"data":{"fields":["name","ts_code","list_date"],"items":[["平安银行","000001.SZ","19910403"]]}}`)
+	rs, err := src.StockBasic(context.Background())
+	require.NoError(t, err)
+	rows := collect(t, rs)
+	require.Len(t, rows, 1)
+	cols := market.StockBasic().ColumnNames()
+	require.Len(t, rows[0], len(cols))
+	for i, c := range cols {
+		switch c {
+		case "ts_code":
+			require.Equal(t, "000001.SZ", rows[0][i])
+		case "name":
+			require.Equal(t, "平安银行", rows[0][i])
+		case "list_date":
+			require.Equal(t, date("1991-04-03"), rows[0][i])
+		default:
+			require.Nil(t, rows[0][i], c)
+		}
+	}
+
+	src = scripted(t, `{"code":0,"data":{"fields":["name"],"items":[["平安银行"]]}}`)
+	_, err = src.StockBasic(context.Background())
+	require.ErrorContains(t, err, "lacks field ts_code")
 }

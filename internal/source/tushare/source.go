@@ -67,7 +67,8 @@ func (s *Source) Fetch(ctx context.Context, ds market.Dataset, day time.Time) (m
 	}
 	y, m, d := day.Date()
 	day = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-	rows, err := s.list(ctx, ds.Name, map[string]any{"trade_date": day.Format("20060102")}, ds.Columns)
+	rows, err := s.list(ctx, query{api: ds.Name, params: map[string]any{"trade_date": day.Format("20060102")},
+		cols: ds.Columns, required: len(ds.Columns)})
 	if err != nil {
 		return nil, fmt.Errorf("fetching %s %s: %w", ds.Name, day.Format(market.DateLayout), err)
 	}
@@ -87,7 +88,9 @@ func (s *Source) StockBasic(ctx context.Context) (market.Rows, error) {
 	ds := market.StockBasic()
 	byCode := make(map[string][]any)
 	for _, status := range market.ListStatuses() {
-		rows, err := s.list(ctx, "stock_basic", map[string]any{"list_status": status}, ds.Columns)
+		// Only ts_code is required: a descriptive field Tushare leaves out is stored NULL.
+		rows, err := s.list(ctx, query{api: "stock_basic", params: map[string]any{"list_status": status},
+			cols: ds.Columns, required: 1})
 		if err != nil {
 			return nil, fmt.Errorf("listing stocks (%s): %w", status, err)
 		}
@@ -115,9 +118,10 @@ func calendarColumns() []market.Column {
 // data for yet (past its published year) are missing at the end; a gap inside is an
 // error.
 func (s *Source) TradeCalendar(ctx context.Context, start, end time.Time) ([]market.CalendarDay, error) {
-	rows, err := s.list(ctx, "trade_cal", map[string]any{
+	cols := calendarColumns()
+	rows, err := s.list(ctx, query{api: "trade_cal", cols: cols, required: len(cols), params: map[string]any{
 		"exchange": "SSE", "start_date": start.Format("20060102"), "end_date": end.Format("20060102"),
-	}, calendarColumns())
+	}})
 	if err != nil {
 		return nil, fmt.Errorf("reading the trade calendar: %w", err)
 	}
@@ -140,14 +144,24 @@ func (s *Source) TradeCalendar(ctx context.Context, start, end time.Time) ([]mar
 	return days, nil
 }
 
-// list reads every page of api with params, asking for cols by name and returning rows
-// in cols order. It pages with limit/offset while a page comes back full or has_more is
-// true, and stops with an error when a page repeats (a server ignoring offset), when
-// has_more insists on an empty page, or after MaxPages.
-func (s *Source) list(ctx context.Context, api string, params map[string]any, cols []market.Column) ([][]any, error) {
+// query is one listing: an api, its parameters, and the columns asked for by name, the
+// first required of which the answer must have (the others are NULL when it has not).
+type query struct {
+	api      string
+	params   map[string]any
+	cols     []market.Column
+	required int
+}
+
+// list reads every page of q, returning rows in q.cols order. It pages with
+// limit/offset while a page comes back full or has_more is true, and stops with an error
+// when a page repeats (a server ignoring offset), when has_more insists on an empty page,
+// or after MaxPages.
+func (s *Source) list(ctx context.Context, q query) ([][]any, error) {
+	api := q.api
 	size := cmp.Or(s.cfg.PageSizes[api], DefaultPageSize)
-	names := make([]string, len(cols))
-	for i, c := range cols {
+	names := make([]string, len(q.cols))
+	for i, c := range q.cols {
 		names[i] = c.Name
 	}
 	var rows [][]any
@@ -156,7 +170,7 @@ func (s *Source) list(ctx context.Context, api string, params map[string]any, co
 		if n == s.cfg.MaxPages {
 			return nil, fmt.Errorf("tushare %s: more than %d pages of %d rows; stopping", api, n, size)
 		}
-		p := maps.Clone(params)
+		p := maps.Clone(q.params)
 		p["limit"], p["offset"] = size, len(rows)
 		pg, err := s.call(ctx, api, p, names)
 		if err != nil {
@@ -173,7 +187,7 @@ func (s *Source) list(ctx context.Context, api string, params map[string]any, co
 			return nil, fmt.Errorf("tushare %s: the page at offset %d repeats an earlier one (the server ignores offset?)", api, len(rows))
 		}
 		seen[pg.hash] = true
-		if rows, err = appendPage(rows, pg, cols); err != nil {
+		if rows, err = appendPage(rows, pg, q); err != nil {
 			return nil, fmt.Errorf("tushare %s: %w", api, err)
 		}
 		if !more && len(pg.items) < size {
@@ -182,18 +196,21 @@ func (s *Source) list(ctx context.Context, api string, params map[string]any, co
 	}
 }
 
-// appendPage converts pg's items into cols order, by field name, and appends them.
-func appendPage(rows [][]any, pg *page, cols []market.Column) ([][]any, error) {
-	idx := make([]int, len(cols))
-	for i, c := range cols {
+// appendPage converts pg's items into q.cols order, by field name, and appends them.
+func appendPage(rows [][]any, pg *page, q query) ([][]any, error) {
+	idx := make([]int, len(q.cols))
+	for i, c := range q.cols {
 		idx[i] = slices.Index(pg.fields, c.Name)
-		if idx[i] < 0 {
+		if idx[i] < 0 && i < q.required {
 			return nil, fmt.Errorf("the answer lacks field %s (fields: %v)", c.Name, pg.fields)
 		}
 	}
 	for _, item := range pg.items {
-		row := make([]any, len(cols))
-		for i, c := range cols {
+		row := make([]any, len(q.cols))
+		for i, c := range q.cols {
+			if idx[i] < 0 {
+				continue // an optional field the answer lacks: NULL
+			}
 			v, err := convert(item[idx[i]], c.Type)
 			if err != nil {
 				return nil, fmt.Errorf("field %s: %w", c.Name, err)
