@@ -105,3 +105,20 @@ func TestStockBasicToleratesMissingDescriptiveFields(t *testing.T) {
 	_, err = src.StockBasic(context.Background())
 	require.ErrorContains(t, err, "lacks field ts_code")
 }
+
+func TestConnectionErrorsAreTransientAndQuiet(t *testing.T) {
+	t.Parallel()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	url := gone.URL
+	gone.Close()
+	const token = "connection-token-1234"
+	src, err := tushare.New(nil, &tushare.Config{Token: token, URL: url + "/?token=" + token})
+	require.NoError(t, err)
+	_, err = src.Fetch(context.Background(), dataset(t, "daily"), date("2025-03-03"))
+	require.ErrorContains(t, err, "connect")
+	require.NotContains(t, err.Error(), token)
+	require.NotContains(t, err.Error(), url, "net/http's URL is left out")
+	for _, sentinel := range []error{market.ErrSourceRefused, market.ErrQuotaExhausted, market.ErrDatasetRefused} {
+		require.NotErrorIs(t, err, sentinel)
+	}
+}
