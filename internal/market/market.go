@@ -70,6 +70,14 @@ var (
 	// ErrSourceRefused reports a permanent source failure (bad credentials, no permission):
 	// retrying cannot help, so the batch itself fails.
 	ErrSourceRefused = errors.New("the source refused the request")
+	// ErrDatasetRefused reports that the source refuses one dataset (the account lacks
+	// the permission or the points for it): every day of that dataset fails at once,
+	// without retries, while the batch's other datasets go on.
+	ErrDatasetRefused = errors.New("the source refused the dataset")
+	// ErrQuotaExhausted reports that the account used up an hourly or daily call quota
+	// of the source: the day fails at once, without retries (retrying within the hour
+	// only burns more of the quota); it can be retried later.
+	ErrQuotaExhausted = errors.New("the source's call quota is used up")
 )
 
 // IsInputError reports whether err is the caller's fault (a 4xx, CLI exit 2).

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -132,8 +133,16 @@ func (s *Source) Stocks() []Stock {
 	return out
 }
 
+// Datasets returns the names of the datasets Fetch produces.
+func (s *Source) Datasets() []string { return []string{"daily", "adj_factor", "daily_basic"} }
+
+// Name is the source's name, recorded with every day it loads.
+func (s *Source) Name() string { return "demo" }
+
 // Fetch returns the rows of dataset ds for the trading day day (its calendar date is
-// used, whatever its zone), streamed as Next is called. It waits Config.Latency first and
+// used, whatever its zone), streamed as Next is called. daily has one row per stock that
+// trades (suspended stocks have none), adj_factor one per listed stock, daily_basic one
+// per stock that trades, its close the daily close. It waits Config.Latency first and
 // returns ctx.Err() if ctx ends meanwhile. A date the calendar does not cover is an error
 // wrapping market.ErrOutsideCalendar; a non-trading day has no rows; a dataset the demo
 // does not produce is an error wrapping market.ErrUnknownDataset. The rows' Values slice
@@ -148,11 +157,17 @@ func (s *Source) Fetch(ctx context.Context, ds market.Dataset, day time.Time) (m
 	if err := s.cal.Check(day); err != nil {
 		return nil, fmt.Errorf("demo source: %s %s: %w", ds.Name, day.Format(market.DateLayout), err)
 	}
+	if canon, err := market.LookupDataset(ds.Name); err == nil && !slices.Equal(canon.ColumnNames(), ds.ColumnNames()) {
+		return nil, fmt.Errorf("demo source: %s: columns %v are not the dataset's %v", ds.Name, ds.ColumnNames(), canon.ColumnNames())
+	}
 	var produce func(r *rows, t int) func([]any) bool
 	switch ds.Name {
 	case "daily":
 		produce = s.gen.daily
-	// adj_factor and daily_basic are a case each here, over the same price walk.
+	case "adj_factor":
+		produce = s.gen.adjFactor
+	case "daily_basic":
+		produce = s.gen.dailyBasic
 	default:
 		return nil, fmt.Errorf("demo source: %w %q", market.ErrUnknownDataset, ds.Name)
 	}
@@ -255,6 +270,10 @@ func (r *rows) Next() bool {
 func (r *rows) Values() ([]any, error) { return r.vals, nil }
 
 func (r *rows) Err() error { return r.err }
+
+// Len is -1: the demo computes its rows as they are read and does not know their number
+// beforehand (see market.RowCount).
+func (r *rows) Len() int { return -1 }
 
 // cancelled is called by producers every ctxCheckEvery stocks; it stops the stream with
 // the context's error.

@@ -515,7 +515,7 @@ func TestFailRate(t *testing.T) {
 func TestFetchEdgeCases(t *testing.T) {
 	t.Parallel()
 	s, ds := setup(t)
-	_, err := s.Fetch(context.Background(), market.Dataset{Name: "adj_factor"}, date("2024-02-05"))
+	_, err := s.Fetch(context.Background(), market.Dataset{Name: "minute"}, date("2024-02-05"))
 	require.ErrorIs(t, err, market.ErrUnknownDataset)
 
 	_, err = s.Fetch(context.Background(), ds, date("1980-01-02"))

@@ -24,6 +24,9 @@ type generator struct {
 
 	mu          sync.Mutex
 	checkpoints [][]int32 // [month][stock]: close in cents after that month; 0 before listing
+
+	corpOnce sync.Once
+	corp     *corporate // corporate actions, built on first use of adj_factor or daily_basic
 }
 
 func newGenerator(cal *calendar.Calendar, seed uint64) *generator {

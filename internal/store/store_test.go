@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/marketsync/marketsync/internal/calendar"
+	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/pgtest"
+	"github.com/marketsync/marketsync/internal/source/demo"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m, "store") }
+
+// setup returns a pool on the package's migrated database.
+func setup(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := Open(ctx, pgtest.URL(t), 4)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	_, err = Migrate(ctx, pool)
+	require.NoError(t, err)
+	return pool
+}
+
+func TestTablesMatchTheDatasets(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	ctx := context.Background()
+	for _, ds := range append(market.Datasets(), market.StockBasic()) {
+		rows, err := pool.Query(ctx, `
+			SELECT a.attname, format_type(a.atttypid, a.atttypmod), coalesce(col_description(a.attrelid, a.attnum), '')
+			FROM pg_attribute a
+			WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped
+			ORDER BY a.attnum`, ds.Table)
+		require.NoError(t, err)
+		var got []market.Column
+		for rows.Next() {
+			var c market.Column
+			require.NoError(t, rows.Scan(&c.Name, &c.Type, &c.Unit))
+			got = append(got, c)
+		}
+		require.NoError(t, rows.Err())
+		require.Equal(t, ds.Columns, got, "table %s: columns, types and COMMENT ON COLUMN units", ds.Table)
+
+		var key []string
+		require.NoError(t, pool.QueryRow(ctx, `
+			SELECT array_agg(a.attname ORDER BY k.i)
+			FROM pg_index x CROSS JOIN unnest(x.indkey) WITH ORDINALITY k(attnum, i)
+			JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+			WHERE x.indrelid = $1::regclass AND x.indisprimary`, ds.Table).Scan(&key))
+		require.Equal(t, ds.Key, key, "table %s: primary key", ds.Table)
+	}
+}
+
+func TestDemoDaysLoadIntoEveryTable(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	ctx := context.Background()
+	cal, err := calendar.New()
+	require.NoError(t, err)
+	src := demo.New(cal, demo.Config{Now: func() time.Time { return cal.Last().AddDate(0, 0, 1) }})
+	day := time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC)
+	for _, ds := range market.Datasets() {
+		rows, err := src.Fetch(ctx, ds, day)
+		require.NoError(t, err)
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			n, err := ReplaceDay(ctx, tx, ds, day, 0, rows)
+			require.Greater(t, n, int64(5000), ds.Name)
+			return err
+		})
+		require.NoError(t, err, ds.Name)
+	}
+	var nullPE, rows int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pe IS NULL), count(*)
+		FROM daily_basic b JOIN daily_bar d USING (trade_date, ts_code)
+		WHERE trade_date = $1 AND b.close = d.close`, day).Scan(&nullPE, &rows))
+	require.Greater(t, rows, 5000)
+	require.Positive(t, nullPE)
+
+	list, err := src.StockBasic(ctx)
+	require.NoError(t, err)
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { // a snapshot is replaced whole
+		if _, err := tx.Exec(ctx, "DELETE FROM stock_basic"); err != nil {
+			return err
+		}
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{"stock_basic"}, market.StockBasic().ColumnNames(), list)
+		require.EqualValues(t, len(src.Stocks()), n)
+		return err
+	})
+	require.NoError(t, err)
+}
