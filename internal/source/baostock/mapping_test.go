@@ -51,7 +51,7 @@ func TestIsAShare(t *testing.T) {
 		"sz.300750": true, "sz.301000": true, "sz.302132": true,
 		"bj.830799": true, "bj.430047": true, "bj.920001": true,
 		"sh.000001": false, "sh.000300": false, "sz.399001": false, "sz.399006": false, // indices
-		"bj.899050": false, // BSE 50 index
+		"bj.899050": false,                     // BSE 50 index
 		"sh.900901": false, "sz.200002": false, // B shares
 		"sh.510050": false, "sz.159915": false, "sh.113050": false, // ETFs, convertible bond
 		"sh.60000": false, "600000.SH": false,
