@@ -113,11 +113,12 @@ func (cfg Config) withDefaults() Config {
 type Client struct {
 	cfg  Config
 	turn chan struct{} // one token: holding it is the right to use the connection
+	life context.Context
+	end  context.CancelFunc // ends life: Close
 
 	// Guarded by turn.
 	conn     net.Conn
 	rd       *bufio.Reader
-	used     bool // a request completed on conn: a clean EOF may just mean it went stale
 	loggedIn bool
 }
 
@@ -127,34 +128,56 @@ func New(cfg *Config) *Client {
 	if cfg != nil {
 		c = *cfg
 	}
-	return &Client{cfg: c.withDefaults(), turn: make(chan struct{}, 1)}
+	life, end := context.WithCancel(context.Background())
+	return &Client{cfg: c.withDefaults(), turn: make(chan struct{}, 1), life: life, end: end}
 }
 
-// Close drops the connection, if any, without logging out.
+// ErrClosed is returned by calls on a closed Client, and by a call in flight when the
+// client closes.
+var ErrClosed = errors.New("baostock: client closed")
+
+// Close aborts the call in flight, if any, and drops the connection without logging out.
+// Later calls return ErrClosed.
 func (c *Client) Close() error {
+	c.end()
 	c.turn <- struct{}{}
 	defer func() { <-c.turn }()
 	return c.drop()
 }
 
-// acquire waits for the client's turn, or for ctx.
-func (c *Client) acquire(ctx context.Context) error {
+// acquire waits for the client's turn, or for ctx. It returns a context that also ends
+// when the client closes, and the function that gives the turn back.
+func (c *Client) acquire(ctx context.Context) (context.Context, func(), error) {
 	select {
 	case c.turn <- struct{}{}:
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, nil, ctx.Err()
+	case <-c.life.Done():
+		return nil, nil, ErrClosed
 	}
+	if c.life.Err() != nil {
+		<-c.turn
+		return nil, nil, ErrClosed
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(c.life, cancel)
+	return ctx, func() { stop(); cancel(); <-c.turn }, nil
 }
 
-func (c *Client) release() { <-c.turn }
+// closedErr turns the cancellation a Close causes into ErrClosed.
+func (c *Client) closedErr(err error) error {
+	if err != nil && c.life.Err() != nil && errors.Is(err, context.Canceled) {
+		return ErrClosed
+	}
+	return err
+}
 
 func (c *Client) drop() error {
 	var err error
 	if c.conn != nil {
 		err = c.conn.Close()
 	}
-	c.conn, c.rd, c.used, c.loggedIn = nil, nil, false, false
+	c.conn, c.rd, c.loggedIn = nil, nil, false
 	return err
 }
 
@@ -170,7 +193,7 @@ func (c *Client) connect(ctx context.Context) error {
 		}
 		return fmt.Errorf("baostock: connecting to %s: %w", c.cfg.Addr, err)
 	}
-	c.conn, c.rd, c.used, c.loggedIn = conn, bufio.NewReaderSize(conn, 64<<10), false, false
+	c.conn, c.rd, c.loggedIn = conn, bufio.NewReaderSize(conn, 64<<10), false
 	return nil
 }
 
@@ -208,23 +231,17 @@ func (c *Client) exchange(ctx context.Context, typ string, fields []string) (Mes
 		}
 		return Message{}, err
 	}
-	c.used = true
 	return reply, nil
 }
 
 // roundTrip sends one request and checks that the reply answers it, connecting (not
-// logging in) first when needed. A reused connection that closes before the first byte
-// of the reply went stale while idle: that error matches errStale, for one retry.
+// logging in) first when needed.
 func (c *Client) roundTrip(ctx context.Context, typ string, fields []string) ([]string, error) {
 	if err := c.connect(ctx); err != nil {
 		return nil, err
 	}
-	reused := c.used
 	reply, err := c.exchange(ctx, typ, fields)
 	if err != nil {
-		if reused && (err == io.EOF || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
-			err = fmt.Errorf("%w: %w", errStale, err)
-		}
 		return nil, fmt.Errorf("baostock %s: %w", fields[0], err)
 	}
 	if reply.Type != ReplyType(typ) && reply.Type != TypeError {
@@ -242,8 +259,11 @@ func (c *Client) roundTrip(ctx context.Context, typ string, fields []string) ([]
 	return out, nil
 }
 
-// errStale says the reused connection was closed while idle: connect again and retry.
-var errStale = errors.New("the idle connection was closed")
+// closedBeforeReply reports an error of a connection that the server had closed before
+// the request: a clean end before any byte of the reply, or a reset.
+func closedBeforeReply(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
 
 // login sends the login request on the current connection.
 func (c *Client) login(ctx context.Context) error {
@@ -267,23 +287,26 @@ func (c *Client) attempt(ctx context.Context, typ string, fields []string) ([]st
 
 // call sends one request in the client's turn, connecting and logging in first when
 // needed. It logs in again once if the server says the session is gone (10001001), and
-// connects again once if the idle connection went stale.
+// connects again once if the connection, kept from an earlier call, turns out closed by
+// the server while idle.
 func (c *Client) call(ctx context.Context, typ string, fields []string) ([]string, error) {
-	if err := c.acquire(ctx); err != nil {
+	ctx, release, err := c.acquire(ctx)
+	if err != nil {
 		return nil, err
 	}
-	defer c.release()
-	relogged, reconnected := false, false
+	defer release()
+	idle := c.conn != nil
+	relogged := false
 	for {
 		out, err := c.attempt(ctx, typ, fields)
 		var e *Error
 		switch {
-		case errors.Is(err, errStale) && !reconnected:
-			reconnected = true
+		case idle && closedBeforeReply(err) && ctx.Err() == nil:
+			idle = false
 		case errors.As(err, &e) && e.Code == CodeNotLoggedIn && !relogged:
 			relogged, c.loggedIn = true, false
 		default:
-			return out, err
+			return out, c.closedErr(err)
 		}
 	}
 }
@@ -291,14 +314,12 @@ func (c *Client) call(ctx context.Context, typ string, fields []string) ([]strin
 // Login connects if needed and logs in, even if a session exists already. Calls log in
 // by themselves; Login is for checking the account early.
 func (c *Client) Login(ctx context.Context) error {
-	if err := c.acquire(ctx); err != nil {
+	ctx, release, err := c.acquire(ctx)
+	if err != nil {
 		return err
 	}
-	defer c.release()
-	if err := c.connect(ctx); err != nil {
-		return err
-	}
-	return c.login(ctx)
+	defer release()
+	return c.closedErr(c.login(ctx))
 }
 
 // shanghai is exchange time (UTC+8, no daylight saving since 1991).
@@ -307,17 +328,18 @@ var shanghai = time.FixedZone("CST", 8*3600)
 // Logout ends the session, if any, and closes the connection. The reply's error, if
 // any, is returned; the connection is closed either way.
 func (c *Client) Logout(ctx context.Context) error {
-	if err := c.acquire(ctx); err != nil {
+	ctx, release, err := c.acquire(ctx)
+	if err != nil {
 		return err
 	}
-	defer c.release()
+	defer release()
 	if c.conn == nil || !c.loggedIn {
 		return c.drop()
 	}
 	stamp := c.cfg.Now().In(shanghai).Format("20060102150405")
-	_, err := c.roundTrip(ctx, TypeLogout, []string{"logout", c.cfg.User, stamp})
+	_, err = c.roundTrip(ctx, TypeLogout, []string{"logout", c.cfg.User, stamp})
 	c.drop()
-	return err
+	return c.closedErr(err)
 }
 
 // page sends page p of a paged query: method, user, page, per-page count, then args.

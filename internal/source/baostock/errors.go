@@ -63,7 +63,7 @@ func advice(code string) string {
 			"stop every other Baostock client on this address, use one connection at a time, " +
 			"and wait about a day before trying again"
 	case CodeBadCredentials:
-		return "check BAOSTOCK_USER and BAOSTOCK_PASSWORD (anonymous/123456 for the public account)"
+		return "check BAOSTOCK_USER and BAOSTOCK_PASSWORD; unset, they log in to the public anonymous account"
 	case CodeVersionExpired:
 		return "the server no longer accepts this client version: set BAOSTOCK_VERSION to the current one (e.g. 00.9.40)"
 	case CodeNotLoggedIn:

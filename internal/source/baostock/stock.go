@@ -3,6 +3,7 @@ package baostock
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/marketsync/marketsync/internal/market"
@@ -63,7 +64,7 @@ func (c *Client) FetchStock(ctx context.Context, tsCode string, start, end time.
 	return &r, nil
 }
 
-// StocksBetween lists the A shares (Tushare codes, IsAShare) listed at some point from
+// StocksBetween lists the A shares (Tushare codes in order, IsAShare) listed at some point from
 // start to end, delisted ones included, from one query_stock_basic of every security.
 func (c *Client) StocksBetween(ctx context.Context, start, end time.Time) ([]string, error) {
 	all, err := c.StockBasic(ctx, "")
@@ -82,11 +83,12 @@ func (c *Client) StocksBetween(ctx context.Context, start, end time.Time) ([]str
 		}
 		out = append(out, ts)
 	}
+	slices.Sort(out)
 	return out, nil
 }
 
-// Universe lists the A shares (Tushare codes) quoted on day d, suspended ones included,
-// from query_all_stock.
+// Universe lists the A shares (Tushare codes, in order) quoted on day d, suspended ones
+// included, from query_all_stock.
 func (c *Client) Universe(ctx context.Context, d time.Time) ([]string, error) {
 	all, err := c.AllStock(ctx, d)
 	if err != nil {
@@ -103,5 +105,6 @@ func (c *Client) Universe(ctx context.Context, d time.Time) ([]string, error) {
 		}
 		out = append(out, ts)
 	}
+	slices.Sort(out)
 	return out, nil
 }
