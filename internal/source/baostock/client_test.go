@@ -201,7 +201,7 @@ func TestFetchStockServesTheDemoMarket(t *testing.T) {
 		require.Greater(t, row[3], 0.0, "turnover")
 	}
 	for _, row := range r.AdjFactor {
-		require.Len(t, row, len(baostock.AdjFactorColumns))
+		require.Len(t, row, len(baostock.AdjFactorColumns()))
 		require.GreaterOrEqual(t, row[2], 1.0)
 	}
 	pages := (len(days)+6)/7 + 1 // the last one empty
@@ -224,7 +224,7 @@ func TestAdjustedKDataFollowsTheFactors(t *testing.T) {
 			break
 		}
 	}
-	events, err := c.AdjustFactor(ctx, code, baostock.EarliestDate, date("2024-12-31"))
+	events, err := c.AdjustFactor(ctx, code, baostock.EarliestDate(), date("2024-12-31"))
 	require.NoError(t, err)
 	require.NotEmpty(t, events)
 	q := baostock.KDataQuery{Code: code, Fields: "date,close", Start: date("2024-03-01"), End: date("2024-03-08")}
@@ -453,7 +453,7 @@ func TestOneConnectionOneRequestAtATime(t *testing.T) {
 			errs <- err
 			_, err = c.HistoryKData(ctx, baostock.KDataQuery{Code: "sh.600000", Start: date("2024-01-02"), End: date("2024-01-31")})
 			errs <- err
-			_, err = c.AdjustFactor(ctx, []string{"sh.600000", "sz.000001", "sh.601398"}[i%3], baostock.EarliestDate, date("2024-12-31"))
+			_, err = c.AdjustFactor(ctx, []string{"sh.600000", "sz.000001", "sh.601398"}[i%3], baostock.EarliestDate(), date("2024-12-31"))
 			errs <- err
 		})
 	}

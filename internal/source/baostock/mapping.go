@@ -16,14 +16,25 @@ import (
 // daily dataset (internal/market/dataset.go); the other two are Tushare's adj_factor and
 // daily_basic as market is about to define them. TODO(lead): once market has the
 // adj_factor and daily_basic datasets, use their ColumnNames and drop these copies.
-var (
-	DailyColumns = []string{"ts_code", "trade_date", "open", "high", "low", "close",
-		"pre_close", "change", "pct_chg", "vol", "amount"}
-	AdjFactorColumns  = []string{"ts_code", "trade_date", "adj_factor"}
-	DailyBasicColumns = []string{"ts_code", "trade_date", "close", "turnover_rate",
-		"turnover_rate_f", "volume_ratio", "pe", "pe_ttm", "pb", "ps", "ps_ttm", "dv_ratio",
-		"dv_ttm", "total_share", "float_share", "free_share", "total_mv", "circ_mv"}
-)
+
+// DailyColumns returns daily_bar's columns, the order of DailyRows' values.
+func DailyColumns() []string {
+	return []string{"ts_code", "trade_date", "open", "high", "low", "close", "pre_close", "change",
+		"pct_chg", "vol", "amount"}
+}
+
+// AdjFactorColumns returns adj_factor's columns, the order of AdjFactorRows' values.
+func AdjFactorColumns() []string { return []string{"ts_code", "trade_date", "adj_factor"} }
+
+// DailyBasicColumns returns daily_basic's columns, the order of DailyBasicRows' values.
+func DailyBasicColumns() []string {
+	return []string{"ts_code", "trade_date", "close", "turnover_rate", "turnover_rate_f",
+		"volume_ratio", "pe", "pe_ttm", "pb", "ps", "ps_ttm", "dv_ratio", "dv_ttm", "total_share",
+		"float_share", "free_share", "total_mv", "circ_mv"}
+}
+
+// dailyBasicWidth is len(DailyBasicColumns()).
+const dailyBasicWidth = 18
 
 // codePattern is a Baostock security code: exchange, dot, six digits.
 var codePattern = regexp.MustCompile(`^(sh|sz|bj)\.[0-9]{6}$`)
@@ -200,7 +211,7 @@ func DailyBasicRows(t *Table) ([][]any, error) {
 		if !ok {
 			continue
 		}
-		row := make([]any, len(DailyBasicColumns))
+		row := make([]any, dailyBasicWidth)
 		row[0], row[1], row[2], row[3] = k.code, k.date, k.num("close", 1), k.num("turn", 1)
 		row[7], row[8], row[10] = k.num("peTTM", 1), k.num("pbMRQ", 1), k.num("psTTM", 1)
 		if pe, ok := row[7].(float64); ok && pe < 0 {

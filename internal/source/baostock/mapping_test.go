@@ -42,6 +42,16 @@ func TestCodes(t *testing.T) {
 	}
 }
 
+// DailyColumns is market's daily dataset, column for column.
+func TestColumnsFollowMarket(t *testing.T) {
+	t.Parallel()
+	daily, err := market.LookupDataset("daily")
+	require.NoError(t, err)
+	require.Equal(t, daily.ColumnNames(), DailyColumns())
+	require.Len(t, DailyBasicColumns(), dailyBasicWidth)
+	require.Len(t, AdjFactorColumns(), 3)
+}
+
 func TestIsAShare(t *testing.T) {
 	t.Parallel()
 	for code, want := range map[string]bool{
@@ -115,7 +125,7 @@ func TestDailyRowsFromTheCapture(t *testing.T) {
 	// ["2024-01-02","sh.600000","6.2070789300","6.2258031500","6.1789926000","6.1789926000",
 	//  "6.1977168200","22066700","146066303.7200","2","0.075200","1","-0.302100","0"]
 	r := rows[0]
-	require.Len(t, r, len(DailyColumns))
+	require.Len(t, r, len(DailyColumns()))
 	require.Equal(t, "600000.SH", r[0])
 	require.Equal(t, date("2024-01-02"), r[1])
 	require.Equal(t, []any{6.20707893, 6.22580315, 6.1789926, 6.1789926, 6.19771682}, r[2:7])
@@ -154,8 +164,8 @@ func TestDailyAndBasicRows(t *testing.T) {
 	basic, err := DailyBasicRows(tbl)
 	require.NoError(t, err)
 	require.Len(t, basic, 2)
-	require.Len(t, basic[0], len(DailyBasicColumns))
-	want := make([]any, len(DailyBasicColumns))
+	require.Len(t, basic[0], len(DailyBasicColumns()))
+	want := make([]any, len(DailyBasicColumns()))
 	want[0], want[1], want[2], want[3] = "000001.SZ", date("2024-01-02"), 9.21, 0.5971
 	want[7], want[8], want[10] = 4.493216, 0.527018, 0.977958
 	require.Equal(t, want, basic[0])

@@ -9,18 +9,18 @@ import (
 	"github.com/marketsync/marketsync/internal/market"
 )
 
-// EarliestDate is the Shanghai exchange's first trading day: adjustment events are
-// asked from here, so that a range's factors include every earlier event.
-var EarliestDate = time.Date(1990, 12, 19, 0, 0, 0, 0, time.UTC)
+// EarliestDate returns the Shanghai exchange's first trading day, 1990-12-19: adjustment
+// events are asked from there, so that a range's factors include every earlier event.
+func EarliestDate() time.Time { return time.Date(1990, 12, 19, 0, 0, 0, 0, time.UTC) }
 
 // StockRange is one stock's rows over a date range, in the warehouse's tables, column
 // orders and units: what a range source hands to staging.
 type StockRange struct {
-	// Daily holds daily_bar rows (DailyColumns), suspended days left out.
+	// Daily holds daily_bar rows (in DailyColumns order), suspended days left out.
 	Daily [][]any
-	// DailyBasic holds daily_basic rows (DailyBasicColumns), suspended days left out.
+	// DailyBasic holds daily_basic rows (in DailyBasicColumns order), suspended days left out.
 	DailyBasic [][]any
-	// AdjFactor holds adj_factor rows (AdjFactorColumns), one per day Baostock has a
+	// AdjFactor holds adj_factor rows (in AdjFactorColumns order), one per day Baostock has a
 	// bar for, suspended days included: the stock is listed on them.
 	AdjFactor [][]any
 }
@@ -47,7 +47,7 @@ func (c *Client) FetchStock(ctx context.Context, tsCode string, start, end time.
 	if len(t.Rows) == 0 {
 		return &r, nil
 	}
-	events, err := c.AdjustFactor(ctx, code, EarliestDate, end)
+	events, err := c.AdjustFactor(ctx, code, EarliestDate(), end)
 	if err != nil {
 		return nil, err
 	}

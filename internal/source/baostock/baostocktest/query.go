@@ -154,7 +154,7 @@ func (m *marketData) kData(args []string) ([][]string, error) {
 			b = kBar{open: last, high: last, low: last, close: last, pre: last, suspended: true}
 		}
 		last, haveLast = b.close, true
-		out = append(out, m.kRecord(i, code, d, b, fields, adjust))
+		out = append(out, m.kRecord(kQuery{i: i, code: code, adjust: adjust}, d, b, fields))
 	}
 	return out, nil
 }
@@ -178,75 +178,56 @@ func (m *marketData) closeBefore(i int, d time.Time) (float64, bool) {
 	return 0, false
 }
 
-// kRecord renders one bar in the order of fields. Where the demo has no value Baostock
-// has (turn, PE, PB, PS, PCF), the fake derives a stable one from the code and the year:
-// a float share count, and per-share earnings (sometimes a loss), book value and sales.
+// kQuery is a parsed k-data request.
+type kQuery struct {
+	i      int    // the stock's index in marketData.stocks
+	code   string // Baostock's code
+	adjust string // "3" raw, "1" back-adjusted, "2" forward-adjusted
+}
+
+// kRecord renders one bar in the order of fields; a suspended day has only its date,
+// code, flags and prices. Where the demo has no value Baostock has (turn, PE, PB, PS,
+// PCF), the fake derives a stable one from the code and the year: a float share count,
+// and per-share earnings (sometimes a loss), book value and sales.
 // TODO(lead): take turnover_rate, pe_ttm, pb and ps_ttm from the demo's daily_basic once
 // demo has it.
-func (m *marketData) kRecord(i int, code string, d time.Time, b kBar, fields []string, adjust string) []string {
+func (m *marketData) kRecord(q kQuery, d time.Time, b kBar, fields []string) []string {
 	f := 1.0
-	if adjust != "3" {
-		back, latest := m.backOn(i, d)
-		f = back
-		if adjust == "2" {
+	if q.adjust != "3" {
+		back, latest := m.backOn(q.i, d)
+		if f = back; q.adjust == "2" {
 			f = back / latest
 		}
 	}
 	price := func(p float64) string {
-		if adjust == "3" {
+		if q.adjust == "3" {
 			return num(p, 4)
 		}
 		return num(p*f, 10)
 	}
-	h := hash(code, d.Year())
-	floatShares := float64(1+h%200) * 5e7
-	eps := float64(int(h>>8%300)-50) / 100
-	if eps == 0 {
-		eps = 0.01
+	v := map[string]string{"date": d.Format(market.DateLayout), "code": q.code, "adjustflag": q.adjust,
+		"tradestatus": "0", "isST": "0", // the demo does not say which days a stock was ST
+		"open": price(b.open), "high": price(b.high), "low": price(b.low), "close": price(b.close),
+		"preclose": price(b.pre)}
+	if !b.suspended {
+		h := hash(q.code, d.Year())
+		floatShares := float64(1+h%200) * 5e7
+		eps := float64(int(h>>8%300)-50) / 100
+		if eps == 0 {
+			eps = 0.01
+		}
+		bvps, sps := 1+float64(h>>20%800)/100, 0.5+float64(h>>32%1000)/100
+		v["tradestatus"] = "1"
+		v["volume"] = strconv.FormatInt(int64(math.Round(b.vol*100)), 10) // lots → shares
+		v["amount"] = num(math.Round(b.amount*1000), 4)                   // thousand yuan → yuan
+		v["turn"] = num(b.vol*100/floatShares*100, 6)
+		v["pctChg"] = num(b.pct, 6)
+		v["peTTM"], v["pbMRQ"] = num(b.close/eps, 6), num(b.close/bvps, 6)
+		v["psTTM"], v["pcfNcfTTM"] = num(b.close/sps, 6), num(b.close/(eps*1.3), 6)
 	}
-	bvps, sps := 1+float64(h>>20%800)/100, 0.5+float64(h>>32%1000)/100
 	rec := make([]string, len(fields))
 	for k, name := range fields {
-		var v string
-		switch name {
-		case "date":
-			v = d.Format(market.DateLayout)
-		case "code":
-			v = code
-		case "open", "high", "low", "close", "preclose":
-			v = price(map[string]float64{"open": b.open, "high": b.high, "low": b.low, "close": b.close, "preclose": b.pre}[name])
-		case "volume":
-			v = strconv.FormatInt(int64(math.Round(b.vol*100)), 10)
-		case "amount":
-			v = num(math.Round(b.amount*1000), 4)
-		case "adjustflag":
-			v = adjust
-		case "turn":
-			v = num(b.vol*100/floatShares*100, 6)
-		case "tradestatus":
-			v = "1"
-		case "pctChg":
-			v = num(b.pct, 6)
-		case "peTTM":
-			v = num(b.close/eps, 6)
-		case "pbMRQ":
-			v = num(b.close/bvps, 6)
-		case "psTTM":
-			v = num(b.close/sps, 6)
-		case "pcfNcfTTM":
-			v = num(b.close/(eps*1.3), 6)
-		case "isST":
-			v = "0" // the demo does not say which days a stock was ST
-		}
-		if b.suspended {
-			switch name {
-			case "tradestatus":
-				v = "0"
-			case "volume", "amount", "turn", "pctChg", "peTTM", "pbMRQ", "psTTM", "pcfNcfTTM":
-				v = ""
-			}
-		}
-		rec[k] = v
+		rec[k] = v[name]
 	}
 	return rec
 }
