@@ -46,18 +46,18 @@ func Example_demoMarket() {
 	defer c.Close()
 	ctx := context.Background()
 
-	stocks, err := c.Universe(ctx, time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC))
+	stocks, err := c.Universe(ctx, time.Date(1995, 1, 3, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		panic(err)
 	}
-	r, err := c.FetchStock(ctx, stocks[0], time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 5, 0, 0, 0, 0, time.UTC))
+	r, err := c.FetchStock(ctx, stocks[0], time.Date(1995, 1, 3, 0, 0, 0, 0, time.UTC), time.Date(1995, 1, 6, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println(len(r.Daily) > 0, baostock.DailyColumns()[:4])
 
 	srv.Inject(baostocktest.Fault{Kind: baostocktest.DropMidFrame, Type: baostock.TypeKData})
-	_, err = c.FetchStock(ctx, stocks[0], time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2024, 1, 5, 0, 0, 0, 0, time.UTC))
+	_, err = c.FetchStock(ctx, stocks[0], time.Date(1995, 1, 3, 0, 0, 0, 0, time.UTC), time.Date(1995, 1, 6, 0, 0, 0, 0, time.UTC))
 	fmt.Println(err != nil, srv.Stats().Connections)
 	// Output:
 	// true [ts_code trade_date open high]
