@@ -192,6 +192,7 @@ func TestFetchStockServesTheDemoMarket(t *testing.T) {
 		require.Len(t, row, len(baostock.AdjFactorColumns()))
 		require.GreaterOrEqual(t, row[2], 1.0)
 	}
+	require.Equal(t, r.Daily, r.ByDataset()["daily"])
 	pages := (len(days)+6)/7 + 1 // the last one empty
 	st := srv.Stats()
 	require.Equal(t, pages, st.Calls[baostock.TypeKData])

@@ -25,6 +25,12 @@ type StockRange struct {
 	AdjFactor [][]any
 }
 
+// ByDataset returns the rows keyed by dataset name (market's Dataset.Name): "daily",
+// "daily_basic" and "adj_factor".
+func (r *StockRange) ByDataset() map[string][][]any {
+	return map[string][][]any{"daily": r.Daily, "daily_basic": r.DailyBasic, "adj_factor": r.AdjFactor}
+}
+
 // FetchStock fetches one stock (a Tushare code such as 600000.SH) from start to end with
 // two paged queries, the raw daily k data and the adjustment events since EarliestDate,
 // and maps them with DailyRows, DailyBasicRows and AdjFactorRows.
