@@ -73,6 +73,7 @@ Environment:
   DATABASE_URL                PostgreSQL (default postgres://postgres@127.0.0.1:5432/marketsync)
   MARKETSYNC_DEMO_LATENCY     the demo source's delay per day fetched, e.g. 200ms
   MARKETSYNC_DEMO_FAIL_RATE   share of demo fetches that fail transiently, 0 to 1
+  MARKETSYNC_MAX_BATCH_DAYS   the most calendar days one batch may cover (default 7305, 20 years)
   MARKETSYNC_LOG_FORMAT       json or text (default: text on a terminal, else json)
 `
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,6 +68,13 @@ func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg
 	demoCfg, err := demo.ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, usageError("%v", err)
+	}
+	if v := getenv("MARKETSYNC_MAX_BATCH_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return nil, usageError("MARKETSYNC_MAX_BATCH_DAYS=%q: want a number of days, at least 1 (default %d, twenty years)", v, engine.DefaultMaxBatchDays)
+		}
+		cfg.MaxBatchDays = n
 	}
 	// One connection per day in flight, plus the queue's, the listeners' and requests'.
 	pool, err := connect(ctx, databaseURL(getenv), max(cfg.Parallelism, 0)+10, log, wait)
