@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,10 +10,8 @@ import (
 	"time"
 	_ "time/tzdata" // Asia/Shanghai even where the system has no zone database
 
-	"github.com/marketsync/marketsync/handlers"
+	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/engine"
-	"github.com/marketsync/marketsync/internal/live"
-	"github.com/marketsync/marketsync/static"
 )
 
 // hostname names this machine in created_by/cancelled_by records of the CLI.
@@ -55,65 +52,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if par == 0 {
 		par = -1 // serve only
 	}
-	a, err := open(ctx, getenv, log, engine.Config{Parallelism: par, Adopt: true}, true)
+	cfg, err := appConfig(getenv, log, engine.Config{Parallelism: par, Adopt: true})
+	if err != nil {
+		return err
+	}
+	cfg.Wait, cfg.Listener, cfg.Zone = true, ln, zone
+	a, err := app.New(ctx, cfg)
 	if ctx.Err() != nil {
 		return nil // stopped while waiting for the database
 	}
 	if err != nil {
 		return err
 	}
-	defer a.pool.Close()
-	hub, err := live.NewHub(a.pool, &live.HubConfig{Loader: a.engine, Renderer: handlers.Fragments{Zone: zone}, Channel: engine.ProgressChannel}, log)
-	if err != nil {
-		return err
-	}
-	app, err := handlers.New(&handlers.Config{
-		Batches: a.engine, Calendar: a.cal, Hub: hub, DB: a.pool, Static: static.Files,
-		Zone: zone, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	hubDone := make(chan error, 1)
-	go func() { hubDone <- hub.Run(ctx) }()
-	engineDone := make(chan error, 1)
-	go func() { engineDone <- a.engine.Run(ctx) }()
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- app.Listener(ln) }()
-	log.Info(fmt.Sprintf("serving http://%s", displayAddr(ln.Addr())), "addr", ln.Addr().String(), "workers", *workers, "tz", zone.String())
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-httpDone:
-	case runErr = <-engineDone:
-	case runErr = <-hubDone:
-	}
-	log.Info("shutting down")
-	stop()
-	hub.Shutdown()
-	if err := app.ShutdownWithTimeout(5 * time.Second); err != nil {
-		log.Warn("closing the HTTP server", "err", err)
-	}
-	if err := <-engineDone; err != nil && runErr == nil {
-		runErr = err
-	}
-	if runErr != nil {
-		return runErr
-	}
-	log.Info("stopped")
-	return nil
-}
-
-func displayAddr(a net.Addr) string {
-	tcp, ok := a.(*net.TCPAddr)
-	if !ok || tcp.IP.IsUnspecified() {
-		if ok {
-			return fmt.Sprintf("localhost:%d", tcp.Port)
-		}
-	}
-	return a.String()
+	defer a.Close()
+	return a.Run(ctx)
 }

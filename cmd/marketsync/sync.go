@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
@@ -92,22 +93,26 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	log := newLogger(getenv, stderr, level, true)
 	queue := "cli_" + randomHex(6)
-	a, err := open(ctx, getenv, log, engine.Config{Queue: queue, Parallelism: *workers}, false)
+	cfg, err := appConfig(getenv, log, engine.Config{Queue: queue, Parallelism: *workers})
 	if err != nil {
 		return err
 	}
-	defer a.pool.Close()
+	a, err := app.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
 
 	// The workers outlive Ctrl-C: they must roll the running days back.
 	runCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	workersDone := make(chan error, 1)
-	go func() { workersDone <- a.engine.Run(runCtx) }()
+	go func() { workersDone <- a.Engine.Run(runCtx) }()
 	defer func() {
 		stopWorkers()
 		<-workersDone
 	}()
 	select {
-	case <-a.engine.Ready():
+	case <-a.Engine.Ready():
 	case err := <-workersDone:
 		workersDone <- err // for the deferred wait
 		return fmt.Errorf("starting workers: %w", err)
@@ -118,7 +123,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	// Once created, the batch is cancelled on Ctrl-C like any other: Start itself runs
 	// to its end, so a Ctrl-C cannot leave a batch behind that nobody watches.
 	bg := context.WithoutCancel(ctx)
-	snap, err := a.engine.Start(bg, market.Spec{
+	snap, err := a.Engine.Start(bg, market.Spec{
 		Datasets: names, Start: startDate, End: endDate, Force: *force, Priority: *priority,
 		CreatedBy: market.OriginCLI, CreatedFrom: hostname(),
 	})
@@ -142,7 +147,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		case <-watchCtx.Done():
 		}
 	}()
-	final, err := a.engine.Watch(watchCtx, snap.TaskID, time.Second, bar.show)
+	final, err := a.Engine.Watch(watchCtx, snap.TaskID, time.Second, bar.show)
 	if err != nil && ctx.Err() == nil && watchCtx.Err() != nil {
 		return errors.New("the workers stopped before the batch finished")
 	}
@@ -151,12 +156,12 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		interrupted = true
 		bar.clear()
 		fmt.Fprintln(stderr, "interrupted: cancelling the batch (running days roll back)...")
-		if cerr := a.engine.Cancel(bg, snap.TaskID, market.Actor{By: market.OriginCLI, From: hostname()}); cerr != nil && !errors.Is(cerr, market.ErrConflict) {
+		if cerr := a.Engine.Cancel(bg, snap.TaskID, market.Actor{By: market.OriginCLI, From: hostname()}); cerr != nil && !errors.Is(cerr, market.ErrConflict) {
 			return cerr
 		}
 		waitCtx, cancel := context.WithTimeout(bg, 30*time.Second)
 		defer cancel()
-		final, err = a.engine.Watch(waitCtx, snap.TaskID, time.Second, bar.show)
+		final, err = a.Engine.Watch(waitCtx, snap.TaskID, time.Second, bar.show)
 	}
 	if err != nil {
 		return err

@@ -9,12 +9,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/term"
 
-	"github.com/marketsync/marketsync/internal/calendar"
+	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/source/demo"
 	"github.com/marketsync/marketsync/internal/store"
@@ -47,24 +45,10 @@ func newLogger(getenv func(string) string, w io.Writer, level slog.Level, prefer
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// app is what every command that touches the database builds.
-type app struct {
-	pool   *pgxpool.Pool
-	cal    *calendar.Calendar
-	engine *engine.Engine
-	source *demo.Source
-	log    *slog.Logger
-}
-
-// open connects (creating the database when missing), migrates, and builds the engine
-// on the demo source. With wait, a PostgreSQL that cannot be reached yet is waited for,
-// saying so, until ctx ends (servers started before their database); without, it is an
-// error at once.
-func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg engine.Config, wait bool) (*app, error) {
-	cal, err := calendar.New()
-	if err != nil {
-		return nil, err
-	}
+// appConfig is the app's configuration from the environment: the database, the demo
+// source (MARKETSYNC_DEMO_*) and the batch size cap (MARKETSYNC_MAX_BATCH_DAYS), with the
+// engine tuned by cfg. A malformed variable is a usage error.
+func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config) (*app.Config, error) {
 	demoCfg, err := demo.ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, usageError("%v", err)
@@ -76,59 +60,7 @@ func open(ctx context.Context, getenv func(string) string, log *slog.Logger, cfg
 		}
 		cfg.MaxBatchDays = n
 	}
-	// One connection per day in flight, plus the queue's, the listeners' and requests'.
-	pool, err := connect(ctx, databaseURL(getenv), max(cfg.Parallelism, 0)+10, log, wait)
-	if err != nil {
-		return nil, err
-	}
-	src := demo.New(cal, demoCfg)
-	cfg.Logger = log
-	eng, err := engine.New(ctx, pool, src, cal, &cfg)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return &app{pool: pool, cal: cal, engine: eng, source: src, log: log}, nil
-}
-
-// connect opens a migrated pool of at least conns connections on url (see open).
-func connect(ctx context.Context, url string, conns int, log *slog.Logger, wait bool) (*pgxpool.Pool, error) {
-	backoff, said := 250*time.Millisecond, time.Time{}
-	for {
-		pool, err := tryConnect(ctx, url, conns, log)
-		if err == nil || !wait || !store.IsUnavailable(err) {
-			return pool, err
-		}
-		if time.Since(said) >= 10*time.Second {
-			log.Warn("waiting for PostgreSQL to accept connections", "db", store.DescribeURL(url), "err", err)
-			said = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-func tryConnect(ctx context.Context, url string, conns int, log *slog.Logger) (*pgxpool.Pool, error) {
-	if err := store.EnsureDatabase(ctx, url); err != nil {
-		return nil, err
-	}
-	pool, err := store.Open(ctx, url, conns)
-	if err != nil {
-		return nil, err
-	}
-	applied, err := store.Migrate(ctx, pool)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	if len(applied) > 0 {
-		log.Info("migrations applied", "versions", applied)
-	}
-	return pool, nil
+	return &app.Config{DatabaseURL: databaseURL(getenv), Demo: demoCfg, Engine: cfg, Logger: log}, nil
 }
 
 // parseFlags parses args into fs, turning mistakes into one-line usage errors.
@@ -185,13 +117,18 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return usageError("worker: --workers must be at least 1")
 	}
 	log := newLogger(getenv, stderr, slog.LevelInfo, false)
-	a, err := open(ctx, getenv, log, engine.Config{Parallelism: *workers, Adopt: true}, true)
+	cfg, err := appConfig(getenv, log, engine.Config{Parallelism: *workers, Adopt: true})
+	if err != nil {
+		return err
+	}
+	cfg.Wait = true
+	a, err := app.New(ctx, cfg)
 	if ctx.Err() != nil {
 		return nil // stopped while waiting for the database
 	}
 	if err != nil {
 		return err
 	}
-	defer a.pool.Close()
-	return a.engine.Run(ctx)
+	defer a.Close()
+	return a.Engine.Run(ctx)
 }

@@ -1,0 +1,258 @@
+// Package app wires marketsync together: the pool (migrated), the trading calendar, the
+// source, the engine, the live hub and the Fiber app, and runs them until told to stop,
+// shutting down the way a server must. `marketsync serve`, `worker` and `sync` build
+// it, and so do the handlers' tests and benchmarks: there is one copy of the wiring.
+//
+// It is main's wiring, kept out of package main so tests can build the same thing; that
+// is why it alone under internal imports handlers.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/marketsync/marketsync/handlers"
+	"github.com/marketsync/marketsync/internal/calendar"
+	"github.com/marketsync/marketsync/internal/engine"
+	"github.com/marketsync/marketsync/internal/live"
+	"github.com/marketsync/marketsync/internal/source/demo"
+	"github.com/marketsync/marketsync/internal/store"
+	"github.com/marketsync/marketsync/static"
+)
+
+// Config is what New builds the app from. DatabaseURL or Pool is required.
+type Config struct {
+	// DatabaseURL is the PostgreSQL to use: the database is created when missing and
+	// migrated. Ignored when Pool is set.
+	DatabaseURL string
+	// Pool, when set, is used as it is instead (already migrated); Close leaves it open.
+	Pool *pgxpool.Pool
+	// Wait makes New wait for a PostgreSQL that cannot be reached yet, saying so, until
+	// ctx ends (a server started before its database); without it that is an error at
+	// once.
+	Wait bool
+	// Source is where the days come from (default: the demo market configured by Demo).
+	Source engine.Source
+	// Demo configures the default source.
+	Demo demo.Config
+	// Engine tunes the engine; its Logger defaults to Logger.
+	Engine engine.Config
+	// Listener is where Run serves HTTP; nil serves nothing (tests call HTTP.Test).
+	Listener net.Listener
+	// StartWorkers, when not nil, holds the engine's workers back until it is closed:
+	// batches started before wait in the queue (a benchmark connects its watchers first).
+	StartWorkers <-chan struct{}
+	// Zone is where pages and JSON show times (default Asia/Shanghai).
+	Zone *time.Location
+	// Static holds the files served under /static (default static.Files).
+	Static fs.FS
+	// CORSOrigins are the other sites whose pages may call the JSON API
+	// (handlers.Config.CORSOrigins).
+	CORSOrigins []string
+	// Logger receives the structured logs (default: discard).
+	Logger *slog.Logger
+}
+
+// App is marketsync, built. Its parts are exported for the commands and tests that use
+// one of them directly (the CLI follows its batch through Engine, tests send requests
+// through HTTP.Test).
+type App struct {
+	Pool     *pgxpool.Pool
+	Calendar *calendar.Calendar
+	Source   engine.Source
+	Engine   *engine.Engine
+	Hub      *live.Hub
+	HTTP     *fiber.App
+
+	log      *slog.Logger
+	zone     *time.Location
+	ln       net.Listener
+	hold     <-chan struct{}
+	ownsPool bool
+}
+
+// New connects (see Config.Wait), migrates and builds every part. It returns ctx's
+// error when ctx ends while it waits for the database.
+func New(ctx context.Context, cfg *Config) (*App, error) {
+	if cfg == nil || (cfg.Pool == nil && cfg.DatabaseURL == "") {
+		return nil, errors.New("app: Config needs a DatabaseURL or a Pool")
+	}
+	c := *cfg
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Zone == nil {
+		c.Zone = handlers.DefaultZone()
+	}
+	if c.Static == nil {
+		c.Static = static.Files
+	}
+	if c.Engine.Logger == nil {
+		c.Engine.Logger = c.Logger
+	}
+	cal, err := calendar.New()
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Pool: c.Pool, Calendar: cal, Source: c.Source, log: c.Logger, zone: c.Zone, ln: c.Listener, hold: c.StartWorkers}
+	if a.Pool == nil {
+		// One connection per day in flight, plus the queue's, the listeners' and requests'.
+		a.Pool, err = connect(ctx, c.DatabaseURL, max(c.Engine.Parallelism, 0)+10, c.Logger, c.Wait)
+		if err != nil {
+			return nil, err
+		}
+		a.ownsPool = true
+	}
+	if err := a.build(ctx, &c); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// build makes the source, the engine, the hub and the Fiber app on a's pool.
+func (a *App) build(ctx context.Context, c *Config) error {
+	if a.Source == nil {
+		a.Source = demo.New(a.Calendar, c.Demo)
+	}
+	var err error
+	if a.Engine, err = engine.New(ctx, a.Pool, a.Source, a.Calendar, &c.Engine); err != nil {
+		return err
+	}
+	a.Hub, err = live.NewHub(a.Pool, &live.HubConfig{
+		Loader: a.Engine, Renderer: handlers.Fragments{Zone: c.Zone}, Channel: engine.ProgressChannel,
+	}, c.Logger)
+	if err != nil {
+		return err
+	}
+	a.HTTP, err = handlers.New(&handlers.Config{
+		Batches: a.Engine, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Static: c.Static,
+		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins,
+	})
+	return err
+}
+
+// Run runs the engine's workers, the hub and (with a Listener) the HTTP server until
+// ctx ends or one of them fails. Then it stops taking days, closes the WebSockets with
+// a reason (browsers reconnect by themselves), stops the HTTP server, and lets the days
+// in flight finish or roll back before it returns.
+func (a *App) Run(ctx context.Context) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	results := make(chan error, 3)
+	running := 0
+	start := func(f func() error) {
+		running++
+		go func() { results <- f() }()
+	}
+	start(func() error { return a.Hub.Run(ctx) })
+	start(func() error { return a.runEngine(ctx) })
+	if a.ln != nil {
+		start(func() error { return a.HTTP.Listener(a.ln) })
+		a.log.Info(fmt.Sprintf("serving http://%s", displayAddr(a.ln.Addr())), "addr", a.ln.Addr().String(),
+			"workers", a.Engine.Parallelism(), "tz", a.zone.String())
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-results:
+		running--
+	}
+	a.log.Info("shutting down")
+	stop()
+	a.Hub.Shutdown()
+	if err := a.HTTP.ShutdownWithTimeout(5 * time.Second); err != nil {
+		a.log.Warn("closing the HTTP server", "err", err)
+	}
+	if a.ln != nil {
+		a.ln.Close() // in case the server had not started serving yet
+	}
+	for ; running > 0; running-- {
+		if err := <-results; err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	if runErr != nil {
+		return runErr
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// runEngine runs the engine's workers once StartWorkers allows, until ctx ends.
+func (a *App) runEngine(ctx context.Context) error {
+	if a.hold != nil {
+		select {
+		case <-a.hold:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return a.Engine.Run(ctx)
+}
+
+// Close closes the pool when New opened it. Call it after Run has returned.
+func (a *App) Close() {
+	if a.ownsPool {
+		a.Pool.Close()
+	}
+}
+
+// connect opens a migrated pool of at least conns connections on url, creating the
+// database when missing; with wait, it waits for a PostgreSQL that cannot be reached,
+// saying so every 10 s, until ctx ends.
+func connect(ctx context.Context, url string, conns int, log *slog.Logger, wait bool) (*pgxpool.Pool, error) {
+	backoff, said := 250*time.Millisecond, time.Time{}
+	for {
+		pool, err := tryConnect(ctx, url, conns, log)
+		if err == nil || !wait || !store.IsUnavailable(err) {
+			return pool, err
+		}
+		if time.Since(said) >= 10*time.Second {
+			log.Warn("waiting for PostgreSQL to accept connections", "db", store.DescribeURL(url), "err", err)
+			said = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func tryConnect(ctx context.Context, url string, conns int, log *slog.Logger) (*pgxpool.Pool, error) {
+	if err := store.EnsureDatabase(ctx, url); err != nil {
+		return nil, err
+	}
+	pool, err := store.Open(ctx, url, conns)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := store.Migrate(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		log.Info("migrations applied", "versions", applied)
+	}
+	return pool, nil
+}
+
+// displayAddr is a listener's address as a browser would open it.
+func displayAddr(a net.Addr) string {
+	if tcp, ok := a.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return a.String()
+}
