@@ -73,11 +73,10 @@ func TestBenchServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pool, err := store.Open(ctx, pgtest.URL(t), 10)
+	db := pgtest.NewDB(t)
+	pool, err := store.Open(ctx, db, 10)
 	require.NoError(t, err)
 	defer pool.Close()
-	_, err = store.Migrate(ctx, pool)
-	require.NoError(t, err)
 	cal, err := calendar.New()
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -108,7 +107,7 @@ func TestBenchServer(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("hub never listened")
 	}
-	fmt.Printf("BENCH-SERVER %s %s\n", ln.Addr(), pgtest.URL(t))
+	fmt.Printf("BENCH-SERVER %s %s\n", ln.Addr(), db)
 
 	engineDone := make(chan error, 1)
 	running := false
@@ -154,7 +153,7 @@ func startChild(b *testing.B, test, env string) *child {
 	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.timeout=10m")
 	// A child never outlives this test process, even when it dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	// TestMain gives the child a database of its own, made on the same server.
+	// The child's TestBenchServer makes a database of its own on the same server.
 	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()

@@ -15,7 +15,6 @@ import (
 	"github.com/marketsync/marketsync/internal/live"
 	"github.com/marketsync/marketsync/internal/pgtest"
 	"github.com/marketsync/marketsync/internal/source/demo"
-	"github.com/marketsync/marketsync/internal/store"
 )
 
 func TestMalformedTaskIDsAndPagesAre400(t *testing.T) {
@@ -43,12 +42,7 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	direct, err := store.Open(ctx, pgtest.URL(t), 2)
-	require.NoError(t, err)
-	_, err = store.Migrate(ctx, direct)
-	require.NoError(t, err)
-	direct.Close()
-	proxy := pgtest.NewProxy(t)
+	proxy := pgtest.NewProxy(t, pgtest.NewDB(t))
 	pool, err := pgxpool.New(ctx, proxy.URL())
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)

@@ -1,11 +1,7 @@
 package main
 
-// End-to-end tests: the real command serving in processes of its own on the package's
+// End-to-end tests: the real command serving in processes of its own on the test's
 // database, watched over WebSocket and from headless Chromium.
-//
-// The tests run one after the other, not in parallel: every server shares the package's
-// database and so its River queue, and a worker of one test would load days of the
-// other's batch.
 
 import (
 	"bytes"
@@ -50,11 +46,11 @@ type server struct {
 	start time.Time
 }
 
-// startServer starts `marketsync serve` on a free loopback port with the package's
-// database and 200 ms of demo latency per day, and waits until it listens. The process is
-// stopped at the end of the test if the test did not stop it, and its log shown when the
-// test failed.
-func startServer(t *testing.T, name string, args ...string) *server {
+// startServer starts `marketsync serve` on a free loopback port with database db and
+// 200 ms of demo latency per day, and waits until it listens. The process is stopped at
+// the end of the test if the test did not stop it, and its log shown when the test
+// failed.
+func startServer(t *testing.T, db, name string, args ...string) *server {
 	t.Helper()
 	exe, err := os.Executable()
 	require.NoError(t, err)
@@ -63,7 +59,7 @@ func startServer(t *testing.T, name string, args ...string) *server {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(),
 		serveEnv+"=1",
-		"DATABASE_URL="+pgtest.URL(t),
+		"DATABASE_URL="+db,
 		"MARKETSYNC_DEMO_LATENCY=200ms",
 		"MARKETSYNC_LOG_FORMAT=json",
 	)
@@ -302,8 +298,10 @@ func successCount(fragment string) int {
 // watches and cancels it from server B, which has none: the progress reaches B's
 // WebSocket and the cancel reaches A's workers only through PostgreSQL.
 func TestTwoServersShareOneDatabase(t *testing.T) {
-	a := startServer(t, "A", "--workers", "2")
-	b := startServer(t, "B", "--workers", "0")
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	a := startServer(t, db, "A", "--workers", "2")
+	b := startServer(t, db, "B", "--workers", "0")
 
 	var started struct {
 		TaskID    string `json:"task_id"`
@@ -486,8 +484,9 @@ func waitFor(t *testing.T, tab context.Context, within time.Duration, what, expr
 // TestBrowserStartWatchCancel picks dates in Chromium, starts a batch with htmx, watches
 // its page change through WebSocket pushes without a reload, and cancels it.
 func TestBrowserStartWatchCancel(t *testing.T) {
+	t.Parallel()
 	tab := newBrowser(t)
-	srv := startServer(t, "web", "--workers", "1")
+	srv := startServer(t, pgtest.NewDB(t), "web", "--workers", "1")
 	const (
 		start = "2025-05-01"
 		end   = "2025-06-30"

@@ -17,18 +17,19 @@ import (
 
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/pgtest"
+	"github.com/marketsync/marketsync/internal/store"
 )
 
 func TestMain(m *testing.M) {
 	if os.Getenv(serveEnv) == "1" {
 		main() // a server process started by the end-to-end tests (e2e_test.go); exits
 	}
-	pgtest.Main(m, "cmd")
+	pgtest.Main(m, "cmd", store.Migrate)
 }
 
-// env is a getenv over the test's database plus extra variables.
-func env(t *testing.T, extra ...string) func(string) string {
-	vars := map[string]string{"DATABASE_URL": pgtest.URL(t), "MARKETSYNC_LOG_FORMAT": "text"}
+// env is a getenv over database db (a URL from pgtest) plus extra variables.
+func env(db string, extra ...string) func(string) string {
+	vars := map[string]string{"DATABASE_URL": db, "MARKETSYNC_LOG_FORMAT": "text"}
 	for i := 0; i+1 < len(extra); i += 2 {
 		vars[extra[i]] = extra[i+1]
 	}
@@ -46,22 +47,19 @@ func code(err error) int {
 	return 0
 }
 
-func countBatches(t *testing.T) int {
+func countBatches(t *testing.T, db string) int {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), pgtest.URL(t))
+	conn, err := pgx.Connect(context.Background(), db)
 	require.NoError(t, err)
 	defer conn.Close(context.Background())
 	var n int
-	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM batches").Scan(&n); err != nil {
-		return 0 // not migrated yet: nothing was created either
-	}
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT count(*) FROM batches").Scan(&n))
 	return n
 }
 
 func TestSyncBadInputExits2AndCreatesNothing(t *testing.T) {
-	// Make sure the schema exists so "nothing created" is measured, not assumed.
-	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), &bytes.Buffer{}, &bytes.Buffer{}))
-	before := countBatches(t)
+	t.Parallel()
+	db := pgtest.NewDB(t)
 	cases := map[string][]string{
 		"date that doesn't parse": {"sync", "--start", "2025-13-01", "--end", "2025-10-09"},
 		"end before start":        {"sync", "--start", "2025-10-09", "--end", "2025-10-01"},
@@ -75,7 +73,7 @@ func TestSyncBadInputExits2AndCreatesNothing(t *testing.T) {
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), args, env(t), &stdout, &stderr)
+			err := run(context.Background(), args, env(db), &stdout, &stderr)
 			require.Equal(t, 2, code(err), "exit code")
 			var msg bytes.Buffer
 			exitCode(err, &msg)
@@ -85,12 +83,14 @@ func TestSyncBadInputExits2AndCreatesNothing(t *testing.T) {
 			require.Empty(t, stdout.String())
 		})
 	}
-	require.Equal(t, before, countBatches(t))
+	require.Zero(t, countBatches(t, db))
 }
 
 func TestSyncJSONAndExitCodes(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"sync", "--start", "2025-10-01", "--end", "2025-10-10", "--json"}, env(t), &stdout, &stderr)
+	err := run(context.Background(), []string{"sync", "--start", "2025-10-01", "--end", "2025-10-10", "--json"}, env(db), &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
 	var snap market.Snapshot
 	require.NoError(t, json.Unmarshal(stdout.Bytes(), &snap), stdout.String())
@@ -106,17 +106,19 @@ func TestSyncJSONAndExitCodes(t *testing.T) {
 	// Every fetch fails: exit 1.
 	stdout.Reset()
 	err = run(context.Background(), []string{"sync", "--start", "2025-11-03", "--end", "2025-11-03"},
-		env(t, "MARKETSYNC_DEMO_FAIL_RATE", "1"), &stdout, &stderr)
+		env(db, "MARKETSYNC_DEMO_FAIL_RATE", "1"), &stdout, &stderr)
 	require.Equal(t, 1, code(err))
 }
 
 func TestSyncCtrlCCancelsCleanly(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"sync", "--start", "2025-12-01", "--end", "2025-12-31", "--json"},
-			env(t, "MARKETSYNC_DEMO_LATENCY", "300ms"), &stdout, &stderr)
+			env(db, "MARKETSYNC_DEMO_LATENCY", "300ms"), &stdout, &stderr)
 	}()
 	time.Sleep(1500 * time.Millisecond) // Ctrl-C while days are in flight
 	cancel()
@@ -136,10 +138,15 @@ func TestSyncCtrlCCancelsCleanly(t *testing.T) {
 }
 
 func TestMigrate(t *testing.T) {
+	t.Parallel()
+	db := pgtest.EmptyDB(t) // not even created yet
 	var stdout bytes.Buffer
-	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), &stdout, os.Stderr))
-	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), &stdout, os.Stderr))
-	require.Contains(t, stdout.String(), "database is up to date")
+	require.NoError(t, run(context.Background(), []string{"migrate"}, env(db), &stdout, os.Stderr))
+	require.Regexp(t, `^applied: river/1, .*001_init, `, stdout.String())
+	stdout.Reset()
+	require.NoError(t, run(context.Background(), []string{"migrate"}, env(db), &stdout, os.Stderr))
+	require.Equal(t, "database is up to date\n", stdout.String())
+	require.Zero(t, countBatches(t, db))
 }
 
 // syncBuffer is a bytes.Buffer safe to write from the server's goroutines.
@@ -161,6 +168,7 @@ func (s *syncBuffer) String() string {
 }
 
 func TestPasswordsAreNeverPrinted(t *testing.T) {
+	t.Parallel()
 	for _, url := range []string{
 		"postgres://postgres:sekret-pw@127.0.0.1:1/marketsync",
 		"postgres://postgres@127.0.0.1:1/marketsync?password=sekret-pw",
@@ -170,7 +178,7 @@ func TestPasswordsAreNeverPrinted(t *testing.T) {
 	} {
 		for _, args := range [][]string{{"migrate"}, {"sync", "--start", "2025-10-01"}} {
 			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), args, env(t, "DATABASE_URL", url), &stdout, &stderr)
+			err := run(context.Background(), args, env(url), &stdout, &stderr)
 			require.Error(t, err)
 			var msg bytes.Buffer
 			exitCode(err, &msg)
@@ -185,7 +193,7 @@ func TestPasswordsAreNeverPrinted(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"},
-			env(t, "DATABASE_URL", "postgres://postgres:sekret-pw@127.0.0.1:1/marketsync"), io.Discard, &stderr)
+			env("postgres://postgres:sekret-pw@127.0.0.1:1/marketsync"), io.Discard, &stderr)
 	}()
 	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "waiting for PostgreSQL") }, 10*time.Second, 50*time.Millisecond)
 	cancel()
@@ -194,15 +202,15 @@ func TestPasswordsAreNeverPrinted(t *testing.T) {
 }
 
 func TestServeWaitsForItsDatabase(t *testing.T) {
-	require.NoError(t, run(context.Background(), []string{"migrate"}, env(t), io.Discard, io.Discard))
-	proxy := pgtest.NewProxy(t)
+	t.Parallel()
+	proxy := pgtest.NewProxy(t, pgtest.NewDB(t))
 	proxy.Down()
 	var stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env(t, "DATABASE_URL", proxy.URL()), io.Discard, &stderr)
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env(proxy.URL()), io.Discard, &stderr)
 	}()
 	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "waiting for PostgreSQL") }, 10*time.Second, 50*time.Millisecond)
 	require.NotContains(t, stderr.String(), "serving http")

@@ -25,7 +25,7 @@ import (
 // Run it with -benchtime=1x: each run is a whole year.
 func BenchmarkSyncYear(b *testing.B) {
 	ctx := context.Background()
-	p := pool(b)
+	p, _ := newPool(b)
 	c := cal(b)
 	start, end := date("2024-01-01"), date("2024-12-31")
 	days, err := c.TradingDays(start, end)
@@ -48,8 +48,7 @@ func BenchmarkSyncYear(b *testing.B) {
 		runtime.GC()
 
 		// (a) the engine.
-		cfg := engine.Config{Queue: fmt.Sprintf("bench_%d", queueSeq.Add(1)), Parallelism: 2,
-			Logger: slog.New(slog.DiscardHandler)}
+		cfg := engine.Config{Parallelism: 2, Logger: slog.New(slog.DiscardHandler)}
 		e, err := engine.New(context.Background(), p, src, c, &cfg)
 		require.NoError(b, err)
 		runCtx, stop := context.WithCancel(ctx)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,27 +24,18 @@ func TestMain(m *testing.M) {
 	if os.Getenv("MARKETSYNC_TEST_WORKER") != "" {
 		os.Exit(runChildWorker())
 	}
-	pgtest.Main(m, "engine")
+	pgtest.Main(m, "engine", store.Migrate)
 }
 
-var (
-	sharedOnce sync.Once
-	sharedPool *pgxpool.Pool
-	sharedErr  error
-)
-
-// pool returns the package's pool on its fresh, migrated database.
-func pool(t testing.TB) *pgxpool.Pool {
+// newPool returns a pool on a fresh, migrated database of the test's own, and the
+// database's URL (for the processes a test starts).
+func newPool(t testing.TB) (*pgxpool.Pool, string) {
 	t.Helper()
-	sharedOnce.Do(func() {
-		ctx := context.Background()
-		sharedPool, sharedErr = store.Open(ctx, pgtest.URL(t), 10)
-		if sharedErr == nil {
-			_, sharedErr = store.Migrate(ctx, sharedPool)
-		}
-	})
-	require.NoError(t, sharedErr)
-	return sharedPool
+	url := pgtest.NewDB(t)
+	p, err := store.Open(context.Background(), url, 10)
+	require.NoError(t, err)
+	t.Cleanup(p.Close)
+	return p, url
 }
 
 func date(s string) time.Time {
@@ -85,43 +75,47 @@ func (s *hookSource) Fetch(ctx context.Context, ds market.Dataset, day time.Time
 
 type env struct {
 	pool   *pgxpool.Pool
+	url    string // the database's
 	cal    *calendar.Calendar
 	demo   *demo.Source
 	engine *engine.Engine
 	queue  string
 }
 
-var queueSeq atomic.Int64
-
-// setup builds an engine on its own queue, running until the test ends.
+// setup builds an engine on a database of the test's own, running until the test ends.
 func setup(t testing.TB, src engine.Source, cfg engine.Config) *env {
 	t.Helper()
-	p := pool(t)
+	p, url := newPool(t)
+	return (&env{pool: p, url: url}).with(t, src, cfg)
+}
+
+// with builds another engine on e's database, running until the test ends: another
+// process, as far as the queue can tell (give it a queue of its own to keep it off e's
+// batches).
+func (e *env) with(t testing.TB, src engine.Source, cfg engine.Config) *env {
+	t.Helper()
 	c := cal(t)
 	d := demo.New(c, demo.Config{})
 	if src == nil {
 		src = d
 	}
-	if cfg.Queue == "" {
-		cfg.Queue = fmt.Sprintf("test_%d", queueSeq.Add(1))
-	}
 	if cfg.RetryBackoff == 0 {
 		cfg.RetryBackoff = 10 * time.Millisecond
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := engine.New(context.Background(), p, src, c, &cfg)
+	eng, err := engine.New(context.Background(), e.pool, src, c, &cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = e.Run(ctx)
+		_ = eng.Run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		<-done
 	})
-	return &env{pool: p, cal: c, demo: d, engine: e, queue: cfg.Queue}
+	return &env{pool: e.pool, url: e.url, cal: c, demo: d, engine: eng, queue: cfg.Queue}
 }
 
 type testWriter struct{ t testing.TB }
@@ -226,10 +220,10 @@ func TestSyncTwoMonthsLoadsEveryTradingDayOnce(t *testing.T) {
 
 	// A second run skips every day without asking the source.
 	var fetched atomic.Int64
-	e2 := setup(t, &hookSource{inner: e.demo, before: func(context.Context, market.Dataset, time.Time) error {
+	e2 := e.with(t, &hookSource{inner: e.demo, before: func(context.Context, market.Dataset, time.Time) error {
 		fetched.Add(1)
 		return nil
-	}}, engine.Config{})
+	}}, engine.Config{Queue: "again"})
 	again := e2.wait(t, e2.start(t, "2025-09-01", "2025-10-31", false).TaskID, time.Minute)
 	require.Equal(t, market.BatchCompleted, again.Status)
 	require.Equal(t, 61, again.Skipped)

@@ -28,16 +28,15 @@ func BenchmarkKilledWorkerRecovery(b *testing.B) {
 	const kills = 20
 	ctx := context.Background()
 	for b.Loop() {
-		queue := fmt.Sprintf("kill_bench_%d", queueSeq.Add(1))
 		survivor := setup(b, &hookSource{inner: demo.New(cal(b), demo.Config{Latency: 300 * time.Millisecond})},
-			engine.Config{Queue: queue, Parallelism: 2})
+			engine.Config{Parallelism: 2})
 		snap, err := survivor.engine.Start(ctx, market.Spec{Start: date("2016-01-01"), End: date("2022-12-31"), Force: true})
 		require.NoError(b, err)
 		rc, err := river.NewClient(riverpgxv5.New(survivor.pool), &river.Config{})
 		require.NoError(b, err)
 		var delays []time.Duration
 		for range kills {
-			delays = append(delays, killOnce(b, survivor, rc, queue, snap.TaskID)...)
+			delays = append(delays, killOnce(b, survivor, rc, snap.TaskID)...)
 		}
 		require.NoError(b, survivor.engine.Cancel(ctx, snap.TaskID, market.Actor{By: "bench"}))
 		slices.Sort(delays)
@@ -58,13 +57,15 @@ type lostDay struct {
 	gen     int
 }
 
-// killOnce starts a worker process on queue, kills it once it has claimed a day, and
-// returns, for each day it held, the time from the kill to that day's new start.
-func killOnce(b *testing.B, e *env, rc *river.Client[pgx.Tx], queue, taskID string) []time.Duration {
+// killOnce starts a worker process on e's database and queue, kills it once it has
+// claimed a day, and returns, for each day it held, the time from the kill to that day's
+// new start.
+func killOnce(b *testing.B, e *env, rc *river.Client[pgx.Tx], taskID string) []time.Duration {
 	ctx := context.Background()
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	child.Env = append(os.Environ(), "MARKETSYNC_TEST_WORKER="+queue, "MARKETSYNC_TEST_LATENCY=300ms")
+	child.Env = append(os.Environ(), "MARKETSYNC_TEST_WORKER="+river.QueueDefault, "MARKETSYNC_TEST_LATENCY=300ms",
+		"DATABASE_URL="+e.url)
 	require.NoError(b, child.Start())
 	var lost []lostDay
 	deadline := time.Now().Add(30 * time.Second)

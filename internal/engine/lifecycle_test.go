@@ -65,9 +65,9 @@ func TestCancelMidDayKeepsThePreviousRows(t *testing.T) {
 
 	reached := make(chan struct{})
 	var once sync.Once
-	gated := setup(t, &hookSource{inner: e.demo, wrap: func(ctx context.Context, _ time.Time, rows market.Rows) market.Rows {
+	gated := e.with(t, &hookSource{inner: e.demo, wrap: func(ctx context.Context, _ time.Time, rows market.Rows) market.Rows {
 		return &gate{Rows: rows, ctx: ctx, after: 3000, reached: func() { once.Do(func() { close(reached) }) }}
-	}}, engine.Config{})
+	}}, engine.Config{Queue: "gated"})
 	snap := gated.start(t, "2025-08-04", "2025-08-08", true)
 	select {
 	case <-reached:
@@ -231,7 +231,7 @@ func TestOverlappingBatchesNeverLoadADayTwiceAtOnce(t *testing.T) {
 		return &tracked{Rows: rows, c: c, day: day}
 	}}
 	a := setup(t, src, engine.Config{Parallelism: 3})
-	b := setup(t, src, engine.Config{Parallelism: 3})
+	b := a.with(t, src, engine.Config{Queue: "other", Parallelism: 3})
 	s1 := a.start(t, "2025-04-07", "2025-04-25", true)
 	s2 := b.start(t, "2025-04-07", "2025-04-25", true)
 	f1 := a.wait(t, s1.TaskID, time.Minute)
@@ -281,15 +281,14 @@ func runChildWorker() int {
 
 func TestKilledWorkerLosesNothing(t *testing.T) {
 	t.Parallel()
-	queue := fmt.Sprintf("killed_worker_%d", queueSeq.Add(1))
 	// This process only queues and watches until the worker is gone.
-	e := setup(t, nil, engine.Config{Queue: queue, Parallelism: -1})
+	e := setup(t, nil, engine.Config{Parallelism: -1})
 	snap := e.start(t, "2025-03-03", "2025-03-28", true)
 
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	// A child never outlives this test process, even when it dies.
 	child.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	child.Env = append(os.Environ(), "MARKETSYNC_TEST_WORKER="+queue)
+	child.Env = append(os.Environ(), "MARKETSYNC_TEST_WORKER="+river.QueueDefault, "DATABASE_URL="+e.url)
 	child.Stderr = os.Stderr
 	require.NoError(t, child.Start())
 	mid := e.waitFor(t, snap.TaskID, func(s *market.Snapshot) bool { return s.Success >= 3 && s.Running > 0 })
@@ -312,7 +311,7 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}}
-	restarted := setup(t, src, engine.Config{Queue: queue, Parallelism: 1})
+	restarted := e.with(t, src, engine.Config{Parallelism: 1})
 	final := restarted.wait(t, snap.TaskID, time.Minute)
 	require.Equal(t, market.BatchCompleted, final.Status)
 	require.Equal(t, 20, final.Success)
@@ -332,10 +331,10 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 	// River itself reads no job of the batch as running: the dead worker's jobs ended.
 	rc, err := river.NewClient(riverpgxv5.New(e.pool), &river.Config{})
 	require.NoError(t, err)
-	running, err := rc.JobList(context.Background(), river.NewJobListParams().Queues(queue).States(rivertype.JobStateRunning))
+	running, err := rc.JobList(context.Background(), river.NewJobListParams().States(rivertype.JobStateRunning))
 	require.NoError(t, err)
 	require.Empty(t, running.Jobs)
-	cancelled, err := rc.JobList(context.Background(), river.NewJobListParams().Queues(queue).States(rivertype.JobStateCancelled))
+	cancelled, err := rc.JobList(context.Background(), river.NewJobListParams().States(rivertype.JobStateCancelled))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(cancelled.Jobs), len(lost), "each lost job ends cancelled")
 	require.LessOrEqual(t, len(cancelled.Jobs), 2)
@@ -343,15 +342,14 @@ func TestKilledWorkerLosesNothing(t *testing.T) {
 
 func TestUrgentBatchesGoFirst(t *testing.T) {
 	t.Parallel()
-	queue := fmt.Sprintf("priority_%d", queueSeq.Add(1))
 	// Both batches are queued before any worker runs.
-	q := setup(t, nil, engine.Config{Queue: queue, Parallelism: -1})
+	q := setup(t, nil, engine.Config{Parallelism: -1})
 	low, err := q.engine.Start(context.Background(), market.Spec{Start: date("2025-02-10"), End: date("2025-02-21"), Force: true, Priority: market.PriorityLow})
 	require.NoError(t, err)
 	urgent, err := q.engine.Start(context.Background(), market.Spec{Start: date("2025-02-24"), End: date("2025-02-26"), Force: true, Priority: market.PriorityUrgent})
 	require.NoError(t, err)
 
-	w := setup(t, nil, engine.Config{Queue: queue, Parallelism: 1})
+	w := q.with(t, nil, engine.Config{Parallelism: 1})
 	u := w.wait(t, urgent.TaskID, time.Minute)
 	l := w.wait(t, low.TaskID, time.Minute)
 	require.Equal(t, 3, u.Success)
@@ -365,12 +363,11 @@ func TestUrgentBatchesGoFirst(t *testing.T) {
 	require.Zero(t, lowStartedFirst, "a low-priority day started before the urgent batch was done")
 }
 
-// Not parallel: an adopting engine would take over the other tests' batches too.
 func TestServersAdoptTheBatchOfADeadCLI(t *testing.T) {
+	t.Parallel()
 	slow := demo.New(cal(t), demo.Config{Latency: 100 * time.Millisecond})
-	cliQueue := fmt.Sprintf("cli_adopt_%d", queueSeq.Add(1))
-	p := pool(t)
-	cli, err := engine.New(context.Background(), p, slow, cal(t), &engine.Config{Queue: cliQueue, Parallelism: 1,
+	p, _ := newPool(t)
+	cli, err := engine.New(context.Background(), p, slow, cal(t), &engine.Config{Queue: "cli_adopt", Parallelism: 1,
 		Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, err)
 	ctx, stopCLI := context.WithCancel(context.Background())
@@ -379,7 +376,7 @@ func TestServersAdoptTheBatchOfADeadCLI(t *testing.T) {
 	snap, err := cli.Start(context.Background(), market.Spec{Start: date("2025-01-06"), End: date("2025-01-24"), Force: true})
 	require.NoError(t, err)
 
-	server := setup(t, nil, engine.Config{Adopt: true, SweepInterval: 200 * time.Millisecond})
+	server := (&env{pool: p}).with(t, nil, engine.Config{Adopt: true, SweepInterval: 200 * time.Millisecond})
 	server.waitFor(t, snap.TaskID, func(s *market.Snapshot) bool { return s.Success >= 2 })
 	mid, err := server.engine.Snapshot(context.Background(), snap.TaskID)
 	require.NoError(t, err)
@@ -399,8 +396,8 @@ func TestServersAdoptTheBatchOfADeadCLI(t *testing.T) {
 
 func TestAttemptsFailedDuringAnOutageAreRecorded(t *testing.T) {
 	t.Parallel()
-	direct := pool(t) // migrates the database
-	proxy := pgtest.NewProxy(t)
+	direct, url := newPool(t)
+	proxy := pgtest.NewProxy(t, url)
 	p, err := store.Open(context.Background(), proxy.URL(), 10)
 	require.NoError(t, err)
 	t.Cleanup(p.Close)
@@ -424,9 +421,8 @@ func TestAttemptsFailedDuringAnOutageAreRecorded(t *testing.T) {
 		}
 		return nil
 	}}
-	queue := fmt.Sprintf("outage_%d", queueSeq.Add(1))
 	c := cal(t)
-	e, err := engine.New(context.Background(), p, src, c, &engine.Config{Queue: queue, Parallelism: 1,
+	e, err := engine.New(context.Background(), p, src, c, &engine.Config{Parallelism: 1,
 		RetryBackoff: 10 * time.Millisecond,
 		Logger:       slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	require.NoError(t, err)
@@ -436,9 +432,9 @@ func TestAttemptsFailedDuringAnOutageAreRecorded(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-done })
 
 	// Watched by an engine on the direct pool: the working one's goes through the proxy.
-	watcher, err := engine.New(context.Background(), direct, src, c, &engine.Config{Queue: queue, Parallelism: -1})
+	watcher, err := engine.New(context.Background(), direct, src, c, &engine.Config{Parallelism: -1})
 	require.NoError(t, err)
-	w := &env{pool: direct, cal: c, engine: watcher, queue: queue}
+	w := &env{pool: direct, cal: c, engine: watcher}
 	snap, err := e.Start(context.Background(), market.Spec{Start: date("2023-08-07"), End: date("2023-08-11"), Force: true})
 	require.NoError(t, err)
 	final := w.wait(t, snap.TaskID, time.Minute)

@@ -18,7 +18,8 @@ import (
 	"github.com/marketsync/marketsync/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m, "live") }
+// The hub needs no tables: each test's database is empty, its own for its notifications.
+func TestMain(m *testing.M) { pgtest.Main(m, "live", nil) }
 
 // batches is an in-memory stand-in for the engine's reads; the notifications the tests
 // send cross real PostgreSQL connections.
@@ -122,7 +123,7 @@ type fixture struct {
 func setup(t *testing.T, cfg live.HubConfig) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pool, err := pgxpool.New(ctx, pgtest.URL(t))
+	pool, err := pgxpool.New(ctx, pgtest.NewDB(t))
 	require.NoError(t, err)
 	f := &fixture{
 		pool:  pool,
@@ -429,7 +430,7 @@ func TestReconnectsAfterTheListenerDrops(t *testing.T) {
 	defer sub.Close()
 	receive(t, sub)
 
-	// Kill every listening backend of this database (other tests' hubs reconnect too).
+	// Kill the hub's listening backend.
 	_, err = f.pool.Exec(f.ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`)
 	require.NoError(t, err)

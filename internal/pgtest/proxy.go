@@ -13,6 +13,7 @@ import (
 // Up accepts again on the same address.
 type Proxy struct {
 	t      testing.TB
+	db     string // the URL behind the proxy
 	target string
 	addr   string
 
@@ -21,15 +22,15 @@ type Proxy struct {
 	conns map[net.Conn]bool
 }
 
-// NewProxy starts a proxy to the server of URL(t) and returns it; the proxy stops at the
-// end of the test.
-func NewProxy(t testing.TB) *Proxy {
+// NewProxy starts a proxy to the server of dbURL (a URL such as NewDB returns) and
+// returns it; the proxy stops at the end of the test.
+func NewProxy(t testing.TB, dbURL string) *Proxy {
 	t.Helper()
-	u, err := url.Parse(URL(t))
+	u, err := url.Parse(dbURL)
 	if err != nil || u.Host == "" {
-		t.Fatalf("pgtest: the proxy needs a URL-form DATABASE_URL, got %q", URL(t))
+		t.Fatalf("pgtest: the proxy needs a URL (postgres://…), got %q", dbURL)
 	}
-	p := &Proxy{t: t, target: u.Host, conns: map[net.Conn]bool{}}
+	p := &Proxy{t: t, db: dbURL, target: u.Host, conns: map[net.Conn]bool{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -40,9 +41,9 @@ func NewProxy(t testing.TB) *Proxy {
 	return p
 }
 
-// URL is the package database's URL through the proxy.
+// URL is the database's URL through the proxy.
 func (p *Proxy) URL() string {
-	u, _ := url.Parse(URL(p.t))
+	u, _ := url.Parse(p.db)
 	u.Host = p.addr
 	return u.String()
 }

@@ -9,13 +9,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/marketsync/marketsync/internal/pgtest"
 )
 
 func TestRateLimiterSpacesSlotsAcrossPools(t *testing.T) {
 	t.Parallel()
 	// Two pools stand for two processes sharing the database.
-	a := NewRateLimiter(setup(t), nil)
-	b := NewRateLimiter(setup(t), nil)
+	url := pgtest.NewDB(t)
+	a := NewRateLimiter(open(t, url), nil)
+	b := NewRateLimiter(open(t, url), nil)
 	ctx := context.Background()
 	var mu sync.Mutex
 	var slots []time.Time
@@ -48,7 +51,8 @@ func TestRateLimiterSpacesSlotsAcrossPools(t *testing.T) {
 func TestRateLimiterWaitsForItsSlot(t *testing.T) {
 	t.Parallel()
 	period := &RateLimiterConfig{Period: time.Second}
-	a, b := NewRateLimiter(setup(t), period), NewRateLimiter(setup(t), period)
+	url := pgtest.NewDB(t)
+	a, b := NewRateLimiter(open(t, url), period), NewRateLimiter(open(t, url), period)
 	ctx := context.Background()
 	start := time.Now()
 	var wg sync.WaitGroup

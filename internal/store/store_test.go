@@ -15,17 +15,20 @@ import (
 	"github.com/marketsync/marketsync/internal/source/demo"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m, "store") }
+func TestMain(m *testing.M) { pgtest.Main(m, "store", Migrate) }
 
-// setup returns a pool on the package's migrated database.
+// setup returns a pool on a migrated database of the test's own.
 func setup(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := Open(ctx, pgtest.URL(t), 4)
+	return open(t, pgtest.NewDB(t))
+}
+
+// open returns another pool on url: another process, as far as PostgreSQL can tell.
+func open(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := Open(context.Background(), url, 4)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	_, err = Migrate(ctx, pool)
-	require.NoError(t, err)
 	return pool
 }
 

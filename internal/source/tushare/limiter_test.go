@@ -28,14 +28,11 @@ func TestLimiterKeepsTwoClientsUnderTheLimit(t *testing.T) {
 	sizes := map[string]int{"daily": 2000}
 	srv, _ := setup(t, &tusharetest.Config{Cap: 2000, Limits: limits, Window: time.Second}, tushare.Config{})
 	var clients []*tushare.Source
-	for i := range 2 {
-		pool, err := store.Open(ctx, pgtest.URL(t), 2)
+	db := pgtest.NewDB(t)
+	for range 2 {
+		pool, err := store.Open(ctx, db, 2)
 		require.NoError(t, err)
 		t.Cleanup(pool.Close)
-		if i == 0 {
-			_, err = store.Migrate(ctx, pool)
-			require.NoError(t, err)
-		}
 		src, err := tushare.New(store.NewRateLimiter(pool, period), &tushare.Config{
 			Token: tushare.Secret(srv.Token), URL: srv.URL, Limits: limits, PageSizes: sizes})
 		require.NoError(t, err)

@@ -22,9 +22,10 @@ import (
 	"github.com/marketsync/marketsync/internal/source/demo"
 	"github.com/marketsync/marketsync/internal/source/tushare"
 	"github.com/marketsync/marketsync/internal/source/tushare/tusharetest"
+	"github.com/marketsync/marketsync/internal/store"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m, "tushare") }
+func TestMain(m *testing.M) { pgtest.Main(m, "tushare", store.Migrate) }
 
 // The engine's view of a day source, and what the lead wires in besides.
 var _ interface {
