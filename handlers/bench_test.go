@@ -28,15 +28,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/marketsync/marketsync/handlers"
+	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
-	"github.com/marketsync/marketsync/internal/live"
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/pgtest"
 	"github.com/marketsync/marketsync/internal/source/demo"
-	"github.com/marketsync/marketsync/internal/store"
-	"github.com/marketsync/marketsync/static"
 )
 
 // The benchmarks of issue 3: how late a committed day reaches the browsers watching its
@@ -46,8 +43,9 @@ import (
 // The server runs in a process of its own, so the 1,000 clients (their sockets, buffers
 // and goroutines) neither count in its memory nor share its heap: the benchmark starts
 // this test binary again with benchServerEnv set, which runs TestBenchServer, the same
-// stack as `marketsync serve` (engine with 2 workers on the demo source at 200 ms per
-// day, hub, Fiber app) on a loopback listener and a fresh database of its own (pgtest).
+// stack as `marketsync serve` (app.New: engine with 2 workers on the demo source at 200
+// ms per day, hub, Fiber app) on a loopback listener and a fresh database of its own
+// (pgtest).
 // It is driven through stdin, one command a line:
 //
 //	run    start the engine's workers (batches started before wait in the queue)
@@ -73,25 +71,20 @@ func TestBenchServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	db := pgtest.NewDB(t)
-	pool, err := store.Open(ctx, db, 10)
-	require.NoError(t, err)
-	defer pool.Close()
-	cal, err := calendar.New()
-	require.NoError(t, err)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := engine.New(ctx, pool, demo.New(cal, demo.Config{Latency: benchLatency}), cal,
-		&engine.Config{Parallelism: benchWorkers, Logger: log})
-	require.NoError(t, err)
-	zone := handlers.DefaultZone()
-	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{Zone: zone}, Channel: engine.ProgressChannel}, log)
-	require.NoError(t, err)
-	app, err := handlers.New(&handlers.Config{
-		Batches: eng, Calendar: cal, Hub: hub, DB: pool, Static: static.Files, Zone: zone, Logger: log,
-	})
-	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	db := pgtest.NewDB(t)
+	workers := make(chan struct{})
+	a, err := app.New(ctx, &app.Config{
+		DatabaseURL:  db,
+		Demo:         demo.Config{Latency: benchLatency},
+		Engine:       engine.Config{Parallelism: benchWorkers},
+		Listener:     ln,
+		StartWorkers: workers,
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	require.NoError(t, err)
+	defer a.Close()
 	if path := os.Getenv(benchProfileEnv); path != "" {
 		f, err := os.Create(path)
 		require.NoError(t, err)
@@ -99,25 +92,23 @@ func TestBenchServer(t *testing.T) {
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 
-	hubDone := make(chan error, 1)
-	go func() { hubDone <- hub.Run(ctx) }()
-	go func() { _ = app.Listener(ln) }()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
 	select {
-	case <-hub.Ready():
+	case <-a.Hub.Ready():
 	case <-time.After(10 * time.Second):
 		t.Fatal("hub never listened")
 	}
 	fmt.Printf("BENCH-SERVER %s %s\n", ln.Addr(), db)
 
-	engineDone := make(chan error, 1)
-	running := false
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		switch in.Text() {
 		case "run":
-			if !running {
-				running = true
-				go func() { engineDone <- eng.Run(ctx) }()
+			select {
+			case <-workers:
+			default:
+				close(workers)
 			}
 			fmt.Println("OK run")
 		case "stats":
@@ -129,13 +120,8 @@ func TestBenchServer(t *testing.T) {
 		}
 	}
 	// Stdin closed: the benchmark is done (or gone). Shut down as serve does.
-	hub.Shutdown()
-	_ = app.ShutdownWithTimeout(5 * time.Second)
 	cancel()
-	<-hubDone
-	if running {
-		<-engineDone
-	}
+	require.NoError(t, <-done)
 }
 
 // child is a process of this test binary running one of the benchmarks' helpers.

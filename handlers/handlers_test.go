@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/marketsync/marketsync/handlers"
+	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/live"
@@ -28,7 +28,6 @@ import (
 	"github.com/marketsync/marketsync/internal/pgtest"
 	"github.com/marketsync/marketsync/internal/source/demo"
 	"github.com/marketsync/marketsync/internal/store"
-	"github.com/marketsync/marketsync/static"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m, "handlers", store.Migrate) }
@@ -39,53 +38,37 @@ type env struct {
 	app    *fiber.App
 	engine *engine.Engine
 	hub    *live.Hub
-	pool   *pgxpool.Pool
+	cal    *calendar.Calendar
 }
 
 type options struct {
 	latency time.Duration
-	db      handlers.Pinger
 	cors    []string
 }
 
-// setup builds the whole stack on a database of the test's own: the engine with the
-// demo source, the hub listening, and the app.
+// setup builds the app as serve does (app.New), on a database of the test's own: the
+// engine with two workers on the demo source, the hub listening, and the Fiber app,
+// which the tests call through app.Test. It all stops when the test ends.
 func setup(t *testing.T, opt options) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pool, err := store.Open(ctx, pgtest.NewDB(t), 10)
-	require.NoError(t, err)
-	cal, err := calendar.New()
-	require.NoError(t, err)
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	eng, err := engine.New(ctx, pool, demo.New(cal, demo.Config{Latency: opt.latency}), cal, &engine.Config{
-		Parallelism:  2,
-		RetryBackoff: 10 * time.Millisecond,
-		Logger:       logger,
-	})
-	require.NoError(t, err)
-	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{}, Channel: engine.ProgressChannel}, logger)
-	require.NoError(t, err)
-	if opt.db == nil {
-		opt.db = pool
-	}
-	app, err := handlers.New(&handlers.Config{
-		Batches: eng, Calendar: cal, Hub: hub, DB: opt.db, Logger: logger, Static: static.Files,
+	a, err := app.New(context.Background(), &app.Config{
+		DatabaseURL: pgtest.NewDB(t),
+		Demo:        demo.Config{Latency: opt.latency},
+		Engine:      engine.Config{Parallelism: 2, RetryBackoff: 10 * time.Millisecond},
 		CORSOrigins: opt.cors,
+		Logger:      logger,
 	})
 	require.NoError(t, err)
-	engDone, hubDone := make(chan error, 1), make(chan error, 1)
-	go func() { engDone <- eng.Run(ctx) }()
-	go func() { hubDone <- hub.Run(ctx) }()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
-		hub.Shutdown()
-		_ = app.ShutdownWithTimeout(5 * time.Second)
 		cancel()
-		require.NoError(t, <-hubDone)
-		<-engDone
-		pool.Close()
+		require.NoError(t, <-done)
+		a.Close()
 	})
-	return &env{app: app, engine: eng, hub: hub, pool: pool}
+	return &env{app: a.HTTP, engine: a.Engine, hub: a.Hub, cal: a.Calendar}
 }
 
 type testWriter struct{ t *testing.T }
@@ -427,7 +410,11 @@ func TestDocAndHealth(t *testing.T) {
 	require.Equal(t, 200, r.status)
 	require.JSONEq(t, `{"status":"ok"}`, r.body)
 
-	down := setup(t, options{db: pingerFunc(func(context.Context) error { return errors.New("connection refused") })})
+	// The same app with a database that does not answer its ping.
+	app, err := handlers.New(&handlers.Config{Batches: e.engine, Calendar: e.cal, Hub: e.hub,
+		DB: pingerFunc(func(context.Context) error { return errors.New("connection refused") })})
+	require.NoError(t, err)
+	down := &env{app: app}
 	r = down.do(t, "GET", "/healthz", nil)
 	require.Equal(t, 503, r.status)
 	require.JSONEq(t, `{"status":"error","message":"database unreachable"}`, r.body)

@@ -2,19 +2,15 @@ package handlers_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/marketsync/marketsync/handlers"
-	"github.com/marketsync/marketsync/internal/calendar"
+	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/engine"
-	"github.com/marketsync/marketsync/internal/live"
 	"github.com/marketsync/marketsync/internal/pgtest"
-	"github.com/marketsync/marketsync/internal/source/demo"
 )
 
 func TestMalformedTaskIDsAndPagesAre400(t *testing.T) {
@@ -40,23 +36,17 @@ func TestMalformedTaskIDsAndPagesAre400(t *testing.T) {
 
 func TestDatabaseOutageAnswers503(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	ctx := context.Background()
 	proxy := pgtest.NewProxy(t, pgtest.NewDB(t))
 	pool, err := pgxpool.New(ctx, proxy.URL())
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	proxy.Down()
-	cal, err := calendar.New()
+	// The app on a database that has gone away (it was migrated first).
+	a, err := app.New(ctx, &app.Config{Pool: pool, Engine: engine.Config{Parallelism: -1}})
 	require.NoError(t, err)
-	eng, err := engine.New(ctx, pool, demo.New(cal, demo.Config{}), cal, &engine.Config{Parallelism: -1, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	hub, err := live.NewHub(pool, &live.HubConfig{Loader: eng, Renderer: handlers.Fragments{}, Channel: engine.ProgressChannel}, nil)
-	require.NoError(t, err)
-	t.Cleanup(hub.Shutdown)
-	app, err := handlers.New(&handlers.Config{Batches: eng, Calendar: cal, Hub: hub, DB: pool})
-	require.NoError(t, err)
-	e := &env{app: app}
+	t.Cleanup(a.Hub.Shutdown)
+	e := &env{app: a.HTTP}
 	for _, path := range []string{"/api/v1/sync-status/sync/batches", "/api/v1/sync-status/sync/batch/progress/x", "/healthz"} {
 		r := e.do(t, "GET", path, nil)
 		require.Equal(t, 503, r.status, "%s: %s", path, r.body)
