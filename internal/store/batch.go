@@ -210,7 +210,7 @@ type ClaimParams struct {
 // ClaimDay marks a day running for its job when the batch may run (queued or running)
 // and the job carries the day's current gen, moves a queued batch to running and
 // notifies the channel. It reports false when the job is stale or the batch is paused,
-// cancelling or finished. It is one transaction sent in one round trip, and it does not
+// cancelling or finished; then it changes nothing, the batch's state included. It is one transaction sent in one round trip, and it does not
 // wait for the disk: a claim lost in a crash only leaves the day pending, which the
 // queue redoes. The batch row is locked before the day, like every day transition.
 func ClaimDay(ctx context.Context, pool *pgxpool.Pool, p ClaimParams) (*Batch, bool, error) {
@@ -222,6 +222,8 @@ func ClaimDay(ctx context.Context, pool *pgxpool.Pool, p ClaimParams) (*Batch, b
 			UPDATE batches SET version = version + 1, status = 'running',
 				started_at = coalesce(started_at, clock_timestamp())
 			WHERE id = $1 AND status IN ('queued', 'running')
+			  AND EXISTS (SELECT 1 FROM batch_days WHERE batch_id = $1 AND dataset = $2 AND day = $3
+			              AND gen = $4 AND status IN ('pending', 'running'))
 			RETURNING `+batchColumns+`
 		), d AS (
 			UPDATE batch_days SET status = 'running', attempts = $6, job_id = $5,

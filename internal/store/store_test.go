@@ -2,11 +2,18 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/require"
 
 	"github.com/marketsync/marketsync/internal/calendar"
@@ -99,3 +106,62 @@ func TestDemoDaysLoadIntoEveryTable(t *testing.T) {
 	})
 	require.NoError(t, err)
 }
+
+func TestIsUnavailable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, refused := pgx.Connect(ctx, "postgres://postgres@127.0.0.1:1/marketsync?connect_timeout=5")
+	require.Error(t, refused)
+	pool := setup(t)
+	_, syntax := pool.Exec(ctx, "SELEC 1")
+	require.Error(t, syntax)
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{refused, true},
+		{fmt.Errorf("loading: %w", refused), true},
+		{&pgconn.PgError{Code: "57P01"}, true}, // admin shutdown
+		{&pgconn.PgError{Code: "08006"}, true}, // connection failure
+		{io.ErrUnexpectedEOF, true},
+		{syntax, false},
+		{&pgconn.PgError{Code: "23505"}, false}, // unique violation
+		{context.Canceled, false},
+		{errors.New("boom"), false},
+	} {
+		require.Equal(t, c.want, IsUnavailable(c.err), "%v", c.err)
+	}
+}
+
+// FinalizeLostJob ends a running job as River itself reads an ended job.
+func TestLostJobsAreFinalized(t *testing.T) {
+	t.Parallel()
+	pool := setup(t)
+	ctx := context.Background()
+	rc, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	require.NoError(t, err)
+	insert := func(state string) int64 {
+		res, err := rc.Insert(ctx, lostArgs{}, nil)
+		require.NoError(t, err)
+		_, err = pool.Exec(ctx, `UPDATE river_job SET state = $2::river_job_state, attempt = 1, attempted_at = now(),
+			attempted_by = ARRAY['marketsync-w1'],
+			finalized_at = CASE WHEN $2::text = 'running' THEN NULL ELSE now() END WHERE id = $1`, res.Job.ID, state)
+		require.NoError(t, err)
+		return res.Job.ID
+	}
+	running, completed := insert("running"), insert("completed")
+	require.NoError(t, FinalizeLostJob(ctx, pool, running))
+	require.NoError(t, FinalizeLostJob(ctx, pool, completed))
+	job, err := rc.JobGet(ctx, running)
+	require.NoError(t, err)
+	require.Equal(t, rivertype.JobStateCancelled, job.State)
+	require.NotNil(t, job.FinalizedAt)
+	job, err = rc.JobGet(ctx, completed)
+	require.NoError(t, err)
+	require.Equal(t, rivertype.JobStateCompleted, job.State, "only a running job is finalized")
+}
+
+type lostArgs struct{}
+
+func (lostArgs) Kind() string { return "store_test_lost" }
