@@ -24,10 +24,10 @@ run: build ## build and serve http://localhost:8000 on the demo source and the l
 	@DATABASE_URL="$(DB_URL)" MARKETSYNC_DEMO_LATENCY=$${MARKETSYNC_DEMO_LATENCY:-200ms} ./$(BIN) serve
 
 .PHONY: test
-test: ## go vet, then every test (race detector on) against the real PostgreSQL
+test: ## go vet, then every test (race detector on, in random order) against the real PostgreSQL
 	go vet ./...
-	@echo "go test -race -count=1 -timeout 20m ./..."
-	@DATABASE_URL="$(DB_URL)" go test -race -count=1 -timeout 20m ./...
+	@echo "go test -race -count=1 -shuffle=on -timeout 20m ./..."
+	@DATABASE_URL="$(DB_URL)" go test -race -count=1 -shuffle=on -timeout 20m ./...
 
 .PHONY: bench
 bench: ## the benchmarks: a year through the engine vs a bare COPY loop, live push latency, API p99
