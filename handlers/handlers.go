@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -76,6 +77,8 @@ type server struct {
 	now     func() time.Time
 
 	corsOrigins []string
+	// sockets counts the WebSocket handlers running (see waitSockets).
+	sockets atomic.Int64
 }
 
 // New builds the Fiber app with every route of routes.go.
@@ -113,6 +116,12 @@ func New(cfg *Config) (*fiber.App, error) {
 		BodyLimit:             1 << 20,
 	})
 	s.routes(app)
+	// Shutting down waits for the sockets that the hub closed to send their close
+	// frames, so none is cut off when the process exits right after.
+	app.Hooks().OnShutdown(func() error {
+		s.waitSockets(socketCloseWait)
+		return nil
+	})
 	return app, nil
 }
 

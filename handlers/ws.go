@@ -52,6 +52,8 @@ func (s *server) wsDashboard(c *fiber.Ctx) error {
 // wsServe feeds one socket from the hub until the client leaves, falls behind (dropped
 // at the write deadline) or the hub shuts down (closed with 1012 "server shutting down").
 func (s *server) wsServe(conn *fws.Conn) {
+	s.sockets.Add(1)
+	defer s.sockets.Add(-1)
 	topic, _ := conn.Locals(localTopic).(live.Topic)
 	lang, _ := conn.Locals(localLang).(string)
 	// The contrib Conn goes back to its pool when this function returns; the reader
@@ -85,4 +87,19 @@ func (s *server) wsServe(conn *fws.Conn) {
 	}
 	_ = ws.Close()
 	<-readerDone
+}
+
+// socketCloseWait bounds how long shutting down waits for the sockets to close: the hub
+// gives each close frame a second to be written.
+const socketCloseWait = 2 * time.Second
+
+// waitSockets waits until no WebSocket handler runs any more, or for at most d. On
+// shutdown the hub has told every socket to close (live.Hub.Shutdown, before the HTTP
+// server stops); the frames are written by the sockets' own goroutines, which fasthttp
+// no longer tracks once they are hijacked.
+func (s *server) waitSockets(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for s.sockets.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
