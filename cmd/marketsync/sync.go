@@ -32,9 +32,17 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-// runSync runs one batch through the engine, on a queue of its own so this process
-// works only its own batch, and shows its progress on stderr.
-func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// syncRun is what `marketsync sync` was asked to do, checked.
+type syncRun struct {
+	spec    market.Spec
+	workers int
+	asJSON  bool
+	zone    *time.Location
+}
+
+// parseSync reads and checks sync's flags, all before touching the database: bad input
+// creates nothing.
+func parseSync(args []string) (*syncRun, error) {
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	var datasets listFlag
 	fs.Var(&datasets, "dataset", "dataset to load (repeatable or comma-separated; default daily)")
@@ -46,54 +54,64 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	workers := fs.Int("workers", 2, "days loaded at once")
 	tz := fs.String("tz", "Asia/Shanghai", "time zone in which times are shown")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	// Check everything before touching the database: bad input creates nothing.
 	if *start == "" {
-		return usageError("sync: --start is required (YYYY-MM-DD)")
+		return nil, usageError("sync: --start is required (YYYY-MM-DD)")
 	}
 	if *end == "" {
 		end = start
 	}
 	startDate, err := market.ParseDate(*start)
 	if err != nil {
-		return usageError("sync: --start: %v", err)
+		return nil, usageError("sync: --start: %v", err)
 	}
 	endDate, err := market.ParseDate(*end)
 	if err != nil {
-		return usageError("sync: --end: %v", err)
+		return nil, usageError("sync: --end: %v", err)
 	}
 	names, err := market.NormalizeDatasets(datasets)
 	if err != nil {
-		return usageError("sync: --dataset: %v", err)
+		return nil, usageError("sync: --dataset: %v", err)
 	}
 	if *workers < 1 {
-		return usageError("sync: --workers must be at least 1")
+		return nil, usageError("sync: --workers must be at least 1")
 	}
 	zone, err := time.LoadLocation(*tz)
 	if err != nil {
-		return usageError("sync: --tz: unknown time zone %q", *tz)
+		return nil, usageError("sync: --tz: unknown time zone %q", *tz)
 	}
 	if *priority < market.PriorityUrgent || *priority > market.PriorityLow {
-		return usageError("sync: --priority must be 1 (urgent) to 4 (low)")
+		return nil, usageError("sync: --priority must be 1 (urgent) to 4 (low)")
 	}
-
 	cal, err := calendar.New()
+	if err != nil {
+		return nil, err
+	}
+	if err := cal.CheckRange(startDate, endDate); err != nil {
+		return nil, usageError("sync: %v", err)
+	}
+	return &syncRun{
+		spec: market.Spec{Datasets: names, Start: startDate, End: endDate, Force: *force, Priority: *priority,
+			CreatedBy: market.OriginCLI, CreatedFrom: hostname()},
+		workers: *workers, asJSON: *asJSON, zone: zone,
+	}, nil
+}
+
+// runSync runs one batch through the engine, on a queue of its own so this process
+// works only its own batch, and shows its progress on stderr.
+func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	r, err := parseSync(args)
 	if err != nil {
 		return err
 	}
-	if err := cal.CheckRange(startDate, endDate); err != nil {
-		return usageError("sync: %v", err)
-	}
-
-	tty := isTerminal(stderr)
 	level := slog.LevelWarn
 	if getenv("MARKETSYNC_LOG_LEVEL") == "info" {
 		level = slog.LevelInfo
 	}
 	log := newLogger(getenv, stderr, level, true)
 	queue := "cli_" + randomHex(6)
-	cfg, err := appConfig(getenv, log, engine.Config{Queue: queue, Parallelism: *workers})
+	cfg, err := appConfig(getenv, log, engine.Config{Queue: queue, Parallelism: r.workers})
 	if err != nil {
 		return err
 	}
@@ -122,24 +140,38 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 
 	// Once created, the batch is cancelled on Ctrl-C like any other: Start itself runs
 	// to its end, so a Ctrl-C cannot leave a batch behind that nobody watches.
-	bg := context.WithoutCancel(ctx)
-	snap, err := a.Engine.Start(bg, market.Spec{
-		Datasets: names, Start: startDate, End: endDate, Force: *force, Priority: *priority,
-		CreatedBy: market.OriginCLI, CreatedFrom: hostname(),
-	})
+	snap, err := a.Engine.Start(context.WithoutCancel(ctx), r.spec)
 	if err != nil {
 		if market.IsInputError(err) {
 			return usageError("sync: %v", err)
 		}
 		return err
 	}
-	fmt.Fprintf(stderr, "batch %s: %d days (%d trading) of %s\n", snap.TaskID, snap.Total, snap.TradingDays, strings.Join(names, ", "))
+	fmt.Fprintf(stderr, "batch %s: %d days (%d trading) of %s\n", snap.TaskID, snap.Total, snap.TradingDays, strings.Join(r.spec.Datasets, ", "))
+	bar := &progress{w: stderr, tty: isTerminal(stderr), zone: r.zone}
+	final, interrupted, err := follow(ctx, a.Engine, snap.TaskID, workersDone, bar)
+	if err != nil {
+		return err
+	}
+	bar.done(final)
+	if r.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(final.In(r.zone)); err != nil {
+			return err
+		}
+	}
+	return syncExit(final, interrupted)
+}
 
-	bar := &progress{w: stderr, tty: tty, zone: zone}
+// follow shows the batch's progress until it finishes. On Ctrl-C (ctx ends) it cancels
+// the batch and follows it until its running days have rolled back; interrupted says
+// so. The workers stopping on their own (a lost database) ends it with an error;
+// workersDone is their result, put back for the caller.
+func follow(ctx context.Context, eng *engine.Engine, taskID string, workersDone chan error, bar *progress) (final *market.Snapshot, interrupted bool, err error) {
 	watchCtx, stopWatching := context.WithCancel(ctx)
 	defer stopWatching()
 	go func() {
-		// The workers stopping on their own (lost database) ends the watch too.
 		select {
 		case err := <-workersDone:
 			workersDone <- err
@@ -147,33 +179,28 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		case <-watchCtx.Done():
 		}
 	}()
-	final, err := a.Engine.Watch(watchCtx, snap.TaskID, time.Second, bar.show)
+	final, err = eng.Watch(watchCtx, taskID, time.Second, bar.show)
 	if err != nil && ctx.Err() == nil && watchCtx.Err() != nil {
-		return errors.New("the workers stopped before the batch finished")
+		return nil, false, errors.New("the workers stopped before the batch finished")
 	}
-	interrupted := false
-	if errors.Is(err, context.Canceled) {
-		interrupted = true
-		bar.clear()
-		fmt.Fprintln(stderr, "interrupted: cancelling the batch (running days roll back)...")
-		if cerr := a.Engine.Cancel(bg, snap.TaskID, market.Actor{By: market.OriginCLI, From: hostname()}); cerr != nil && !errors.Is(cerr, market.ErrConflict) {
-			return cerr
-		}
-		waitCtx, cancel := context.WithTimeout(bg, 30*time.Second)
-		defer cancel()
-		final, err = a.Engine.Watch(waitCtx, snap.TaskID, time.Second, bar.show)
+	if !errors.Is(err, context.Canceled) {
+		return final, false, err
 	}
-	if err != nil {
-		return err
+	bar.clear()
+	fmt.Fprintln(bar.w, "interrupted: cancelling the batch (running days roll back)...")
+	bg := context.WithoutCancel(ctx)
+	if cerr := eng.Cancel(bg, taskID, market.Actor{By: market.OriginCLI, From: hostname()}); cerr != nil && !errors.Is(cerr, market.ErrConflict) {
+		return nil, true, cerr
 	}
-	bar.done(final)
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(final.In(zone)); err != nil {
-			return err
-		}
-	}
+	waitCtx, cancel := context.WithTimeout(bg, 30*time.Second)
+	defer cancel()
+	final, err = eng.Watch(waitCtx, taskID, time.Second, bar.show)
+	return final, true, err
+}
+
+// syncExit is the exit of a sync that ended with final: 130 after Ctrl-C, 1 when days
+// failed, the batch failed or was cancelled by someone else.
+func syncExit(final *market.Snapshot, interrupted bool) error {
 	switch {
 	case interrupted:
 		return &exitError{code: 130}
