@@ -31,6 +31,7 @@ type Batches interface {
 	Recent(ctx context.Context, n int) ([]market.BatchSummary, error)
 	Errors(ctx context.Context, taskID string, limit, offset int) ([]market.ErrorRecord, int, error)
 	Coverage(ctx context.Context, dataset string, start, end time.Time) (*market.Coverage, error)
+	SyncRecords(ctx context.Context, f market.SyncFilter) (*market.SyncPage, error)
 }
 
 // Pinger reports whether PostgreSQL answers; *pgxpool.Pool satisfies it.
