@@ -74,6 +74,8 @@ Environment:
   MARKETSYNC_DEMO_LATENCY     the demo source's delay per day fetched, e.g. 200ms
   MARKETSYNC_DEMO_FAIL_RATE   share of demo fetches that fail transiently, 0 to 1
   MARKETSYNC_LOG_FORMAT       json or text (default: text on a terminal, else json)
+  MARKETSYNC_CORS_ORIGINS     serve: other sites whose pages may call the JSON API, comma-separated,
+                              e.g. http://localhost:3000,http://127.0.0.1:3000 (the old sync-status page)
 `
 
 // run is the whole program, with its outside world passed in.
