@@ -100,6 +100,10 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	status, msg := s.classify(c.UserContext(), err)
 	path := c.Path()
 	if strings.HasPrefix(path, "/api/") || path == "/healthz" {
+		if legacyPath(path) {
+			msg = legacyErrorMessage(status, err, msg)
+		}
+		s.corsOnError(c)
 		return c.Status(status).JSON(apiError{Status: "error", Message: msg})
 	}
 	loc := s.locale(c)

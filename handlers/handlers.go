@@ -33,6 +33,7 @@ type Batches interface {
 	Coverage(ctx context.Context, dataset string, start, end time.Time) (*market.Coverage, error)
 	Estimate(ctx context.Context, spec market.Spec) (market.Estimate, error)
 	LatestDay(datasets []string) (time.Time, bool)
+	SyncRecords(ctx context.Context, f market.SyncFilter) (*market.SyncPage, error)
 }
 
 // Pinger reports whether PostgreSQL answers; *pgxpool.Pool satisfies it.

@@ -50,6 +50,7 @@ type options struct {
 	latency time.Duration
 	db      handlers.Pinger
 	cors    []string
+	url     string // the database; default the package's
 }
 
 // setup builds the whole stack on the package's database: the engine working its own
@@ -57,7 +58,10 @@ type options struct {
 func setup(t *testing.T, opt options) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pool, err := store.Open(ctx, pgtest.URL(t), 10)
+	if opt.url == "" {
+		opt.url = pgtest.URL(t)
+	}
+	pool, err := store.Open(ctx, opt.url, 10)
 	require.NoError(t, err)
 	_, err = store.Migrate(ctx, pool)
 	require.NoError(t, err)
@@ -213,7 +217,7 @@ func TestAPIStartAndProgress(t *testing.T) {
 	require.NoError(t, json.Unmarshal(env.Data, &a))
 	require.Regexp(t, `^2025-10-01_2025-10-09_\d+(-\d+)?$`, a.TaskID)
 	require.Equal(t, 9, a.TotalDays)
-	require.Equal(t, "batch sync started: 9 days (2025-10-01 to 2025-10-09)", a.Message)
+	require.Equal(t, "批量同步任务已启动，将同步 9 天的数据", a.Message)
 
 	snap := e.wait(t, a.TaskID)
 	require.Equal(t, market.BatchCompleted, snap.Status)
@@ -346,7 +350,7 @@ func TestAPILists(t *testing.T) {
 	}
 	require.True(t, found, "%s not in history", id)
 
-	r = e.do(t, "GET", "/api/v1/sync-status/sync/batch/active", nil)
+	r = e.do(t, "GET", "/api/v1/batches/active", nil)
 	require.Equal(t, 200, r.status, r.body)
 	require.True(t, strings.HasPrefix(string(r.json(t).Data), "["), r.body)
 
@@ -424,6 +428,8 @@ func TestDocAndHealth(t *testing.T) {
 		"/api/v1/sync-status/sync/batch/{task_id}/errors",
 		"/api/v1/sync-status/sync/batch/active",
 		"/api/v1/sync-status/sync/batches",
+		"/api/v1/sync-status/list",
+		"/api/v1/batches/active",
 		"/api/v1/coverage",
 		"/healthz",
 	} {
@@ -486,6 +492,8 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		"Snapshot": market.Snapshot{}, "ErrorEntry": market.ErrorEntry{}, "InFlight": market.InFlight{},
 		"DayCell": market.DayCell{}, "BatchSummary": market.BatchSummary{}, "ErrorRecord": market.ErrorRecord{},
 		"Coverage": market.Coverage{}, "CoverageDay": market.CoverageDay{},
+		"LegacyTask": market.LegacyTask{}, "LegacyProgress": market.LegacyProgress{},
+		"SyncPage": market.SyncPage{}, "SyncRecord": market.SyncRecord{}, "SyncStats": market.SyncStats{},
 	} {
 		var fields []string
 		typ := reflect.TypeOf(v)

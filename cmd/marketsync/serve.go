@@ -44,6 +44,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if *workers < 0 {
 		return usageError("serve: --workers must be 0 or more")
 	}
+	origins, err := handlers.ParseOrigins(getenv("MARKETSYNC_CORS_ORIGINS"))
+	if err != nil {
+		return usageError("serve: MARKETSYNC_CORS_ORIGINS: %v", err)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return usageError("serve: --addr: %v", err)
@@ -69,7 +73,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	app, err := handlers.New(&handlers.Config{
 		Batches: a.engine, Calendar: a.cal, Hub: hub, DB: a.pool, Static: static.Files,
-		Zone: zone, Logger: log,
+		Zone: zone, Logger: log, CORSOrigins: origins,
 	})
 	if err != nil {
 		return err
@@ -83,7 +87,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { engineDone <- a.engine.Run(ctx) }()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- app.Listener(ln) }()
-	log.Info(fmt.Sprintf("serving http://%s", displayAddr(ln.Addr())), "addr", ln.Addr().String(), "workers", *workers, "tz", zone.String())
+	log.Info(fmt.Sprintf("serving http://%s", displayAddr(ln.Addr())), "addr", ln.Addr().String(), "workers", *workers, "tz", zone.String(), "cors_origins", origins)
 
 	var runErr error
 	select {
