@@ -119,10 +119,7 @@ func New(cfg *Config) (*fiber.App, error) {
 
 // DefaultZone is Asia/Shanghai, or UTC+8 where the system has no zone database.
 func DefaultZone() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*60*60)
+	return market.ExchangeZone
 }
 
 // today is the current date in exchange time, at midnight UTC like every trading date.

@@ -31,6 +31,7 @@ func (s *server) locale(c *fiber.Ctx) views.Locale {
 	return views.Locale{
 		Lang: views.ParseLang(c.Get(fiber.HeaderAcceptLanguage), c.Cookies(langCookie)),
 		Zone: s.zone,
+		Now:  s.now(),
 		Path: strings.Clone(c.OriginalURL()),
 	}
 }
@@ -49,7 +50,13 @@ func (s *server) render(c *fiber.Ctx, status int, comp templ.Component) error {
 
 // dashboard is GET /: the start form, the running batches and the latest finished.
 func (s *server) dashboard(c *fiber.Ctx) error {
-	return s.renderDashboard(c, fiber.StatusOK, views.NewStartForm(s.latestDay()))
+	return s.renderDashboard(c, fiber.StatusOK, s.bounded(views.NewStartForm(s.latestDay())))
+}
+
+// bounded sets the form's date bounds: the calendar's first day to the latest day ready.
+func (s *server) bounded(f views.StartForm) views.StartForm {
+	f.Min, f.Max = s.cal.First().Format(market.DateLayout), s.latestDay()
+	return f
 }
 
 func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm) error {
@@ -64,13 +71,13 @@ func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm)
 // its field errors, or reset and the new batch out of band); a plain POST is redirected
 // to the new batch's page.
 func (s *server) startForm(c *fiber.Ctx) error {
-	form := views.StartForm{
+	form := s.bounded(views.StartForm{
 		Start:    strings.TrimSpace(c.FormValue(views.FieldStart)),
 		End:      strings.TrimSpace(c.FormValue(views.FieldEnd)),
 		Datasets: formValues(c, views.FieldDatasets),
 		Force:    isTrue(c.FormValue(views.FieldForce)),
 		Priority: market.PriorityDefault,
-	}
+	})
 	in := specInput{Start: &form.Start, End: &form.End, Datasets: form.Datasets, RequireDataset: true, Force: form.Force}
 	var prioErr *fieldError
 	if v := strings.TrimSpace(c.FormValue(views.FieldPriority)); v != "" {
@@ -91,6 +98,9 @@ func (s *server) startForm(c *fiber.Ctx) error {
 		for _, e := range errs {
 			if _, seen := form.Errors[e.Field]; !seen {
 				form.Errors[e.Field] = e.Key
+				if text, ok := detailText(s.locale(c), e.Err); ok {
+					form.Errors[e.Field] = text
+				}
 			}
 		}
 		return s.formRejected(c, fiber.StatusUnprocessableEntity, form)
@@ -243,6 +253,9 @@ func (s *server) coveragePage(c *fiber.Ctx) error {
 	year := c.QueryInt("year", last.Year())
 	year = max(min(year, last.Year()), s.cal.First().Year())
 	start := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
+	if start.Before(s.cal.First()) {
+		start = s.cal.First()
+	}
 	end := earlier(time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC), last)
 	cov, err := s.batches.Coverage(c.UserContext(), dataset, start, end)
 	if err != nil {

@@ -11,9 +11,11 @@ import (
 )
 
 // Fragments renders the hub's live updates with the views package; main passes it as
-// live.HubConfig.Renderer. Zone is where the fragments show times (nil: Asia/Shanghai).
+// live.HubConfig.Renderer. Zone is where the fragments show times (nil: Asia/Shanghai);
+// Now is the clock (nil: time.Now).
 type Fragments struct {
 	Zone *time.Location
+	Now  func() time.Time
 }
 
 var _ live.Renderer = Fragments{}
@@ -44,5 +46,9 @@ func (f Fragments) locale(lang string) views.Locale {
 	if z == nil {
 		z = DefaultZone()
 	}
-	return views.Locale{Lang: views.ParseLang("", lang), Zone: z}
+	now := time.Now
+	if f.Now != nil {
+		now = f.Now
+	}
+	return views.Locale{Lang: views.ParseLang("", lang), Zone: z, Now: now()}
 }

@@ -12,8 +12,8 @@ import (
 
 // Locals keys passed from the upgrade check to the socket handler.
 const (
-	localTopic = "live.topic"
-	localLang  = "live.lang"
+	localTopic = "wsTopic"
+	localLang  = "wsLang"
 )
 
 // wsUpgrade lets only WebSocket handshakes of this site's pages through (a page of

@@ -97,7 +97,11 @@ func TestTwoViewersWatchABatchToTheEnd(t *testing.T) {
 	for _, v := range viewers {
 		require.Len(t, v.grid, 30)
 		for _, c := range snap.Days {
-			require.Equal(t, string(c.Status), v.grid[c.Date], c.Date)
+			want := string(c.Status)
+			if c.Closed {
+				want = "closed"
+			}
+			require.Equal(t, want, v.grid[c.Date], c.Date)
 		}
 	}
 	require.Contains(t, viewers[0].final, "completed: ")

@@ -497,7 +497,7 @@ func ErrorsPage(loc Locale, d ErrorsData) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				for _, e := range d.Items {
-					templ_7745c5c3_Err = errorItem(loc, e.Date, e.Dataset, e.Attempt, e.Time, e.Message, e.Final).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = errorItem(loc, e).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

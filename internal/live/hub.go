@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -104,7 +105,7 @@ var ErrClosed = errors.New("live: hub is shut down")
 // Restart, RFC 6455 registry) rather than 1001: htmx's ws extension reconnects after it,
 // so a browser moves to the restarted or another instance by itself.
 const (
-	CloseServiceRestart = 1012
+	CloseServiceRestart = websocket.CloseServiceRestart
 	ShutdownMessage     = "server shutting down"
 )
 

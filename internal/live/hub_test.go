@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -397,7 +398,7 @@ func TestSlowClientIsDroppedWithoutBlockingOthers(t *testing.T) {
 	f.hub.Shutdown()
 	require.NoError(t, <-goodDone)
 	good.mu.Lock()
-	require.Equal(t, live.CloseFrame(1012, "server shutting down"), good.closed)
+	require.Equal(t, websocket.FormatCloseMessage(websocket.CloseServiceRestart, "server shutting down"), good.closed)
 	good.mu.Unlock()
 	_, err = f.hub.Subscribe(live.BatchTopic("slow-1"), "en")
 	require.ErrorIs(t, err, live.ErrClosed)

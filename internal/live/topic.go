@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/marketsync/marketsync/internal/market"
 )
 
@@ -70,11 +72,11 @@ const retryDelay = time.Second
 func (t *topic) run() {
 	cfg := &t.hub.cfg
 	var (
-		timer  *time.Timer
-		tick   <-chan time.Time
-		dirty  bool
-		tokens = float64(cfg.Burst)
-		filled = cfg.Now()
+		timer *time.Timer
+		tick  <-chan time.Time
+		dirty bool
+		// Each push takes a token of Burst that refills one per Interval.
+		limit = rate.NewLimiter(rate.Every(cfg.Interval), cfg.Burst)
 	)
 	defer func() {
 		if timer != nil {
@@ -85,19 +87,16 @@ func (t *topic) run() {
 		timer = time.NewTimer(d)
 		tick = timer.C
 	}
-	// budget refills the budget and returns how long until it holds a push.
-	budget := func() time.Duration {
-		now := cfg.Now()
-		tokens = min(float64(cfg.Burst), tokens+float64(now.Sub(filled))/float64(cfg.Interval))
-		filled = now
-		if tokens >= 1 {
-			return 0
-		}
-		return time.Duration((1 - tokens) * float64(cfg.Interval))
+	// wait is how long until the budget holds a push.
+	wait := func() time.Duration {
+		r := limit.ReserveN(cfg.Now(), 1)
+		d := r.DelayFrom(cfg.Now())
+		r.CancelAt(cfg.Now())
+		return d
 	}
 	push := func() {
 		dirty = false
-		tokens--
+		limit.AllowN(cfg.Now(), 1)
 		if !t.update() {
 			dirty = true
 			if tick == nil {
@@ -119,8 +118,8 @@ func (t *topic) run() {
 			if tick != nil {
 				continue // a push (or a retry of a failed load) is already scheduled
 			}
-			if wait := budget(); wait > 0 {
-				schedule(wait)
+			if d := wait(); d > 0 {
+				schedule(d)
 				continue
 			}
 			push()
@@ -129,8 +128,8 @@ func (t *topic) run() {
 			if tick != nil {
 				continue // a push is already scheduled
 			}
-			if wait := max(cfg.Settle, budget()); wait > 0 {
-				schedule(wait)
+			if d := max(cfg.Settle, wait()); d > 0 {
+				schedule(d)
 				continue
 			}
 			push()
@@ -139,8 +138,8 @@ func (t *topic) run() {
 			if !dirty {
 				continue
 			}
-			if wait := budget(); wait > 0 {
-				schedule(wait)
+			if d := wait(); d > 0 {
+				schedule(d)
 				continue
 			}
 			push()

@@ -55,7 +55,7 @@ WITH cov AS (
 		bool_or(d.status = 'running') AS running
 	FROM batch_days d JOIN batches b ON b.id = d.batch_id
 	WHERE d.dataset = $1 AND d.status IN ('pending', 'running') AND d.day BETWEEN $2 AND $3
-	  AND b.status IN ('queued', 'running', 'paused', 'cancelling')
+	  AND b.status = ANY($7)
 	GROUP BY d.day
 ), ended AS (
 	SELECT DISTINCT ON (day) day, status FROM batch_days
@@ -113,7 +113,7 @@ func SyncDays(ctx context.Context, db DB, q SyncDayQuery) ([]SyncDay, market.Syn
 	if to.IsZero() {
 		to = lastDay
 	}
-	rows, err := db.Query(ctx, syncDaysSQL, q.Dataset, from, to, string(q.Status), q.Limit, q.Offset)
+	rows, err := db.Query(ctx, syncDaysSQL, q.Dataset, from, to, string(q.Status), q.Limit, q.Offset, market.ActiveStatuses())
 	if err != nil {
 		return nil, market.SyncStats{}, fmt.Errorf("reading the sync records of %s: %w", q.Dataset, err)
 	}
