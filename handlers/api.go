@@ -18,6 +18,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/marketsync/marketsync/internal/catalog"
 	"github.com/marketsync/marketsync/internal/market"
 )
 
@@ -69,7 +70,7 @@ func (s *server) apiStart(c *fiber.Ctx) error {
 	return ok(c, fiber.StatusOK, startAnswer{
 		TaskID:    snap.TaskID,
 		TotalDays: days,
-		Message:   market.LegacyStartMessage(days),
+		Message:   catalog.T(catalog.ZH, "legacy.started", days),
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/marketsync/marketsync/internal/catalog"
 	"github.com/marketsync/marketsync/internal/market"
 )
 
@@ -48,6 +49,7 @@ func (s *server) legacyActive(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	snap.Message = catalog.BatchLine(catalog.ZH, snap) // the old API spoke Chinese
 	task := market.NewLegacyTask(snap)
 	return ok(c, fiber.StatusOK, task.In(s.zone))
 }
@@ -63,7 +65,7 @@ func (s *server) legacyProgress(c *fiber.Ctx) error {
 	if err != nil {
 		return batchErr(id, err)
 	}
-	snap.Message = market.LegacyMessage(snap)
+	snap.Message = catalog.BatchLine(catalog.ZH, snap)
 	snap.Errors = market.LegacyErrors(snap.Errors)
 	return ok(c, fiber.StatusOK, snap.In(s.zone))
 }

@@ -126,6 +126,7 @@ var entries = map[string]text{
 	"err.no_days":          {"select at least one day", "请至少选择一天"},
 	"err.internal":         {"something went wrong; try again", "出错了，请重试"},
 	"err.unavailable":      {"the database is unavailable; try again shortly", "数据库暂时不可用，请稍后重试"},
+	"legacy.started":       {"batch sync started: %d days to sync", "批量同步任务已启动，将同步 %d 天的数据"},
 	"err.outside_range":    {"%s is outside the trading calendar, which covers %s to %s", "%s 超出交易日历范围（%s 至 %s）"},
 	"err.not_trading":      {"Not trading days: %s. The exchanges are closed then, so there is nothing to load.", "非交易日：%s。交易所休市，没有可同步的数据。"},
 	"err.not_published":    {"Not published yet: %s. The source publishes a trading day's data at %s China time that day; the latest day ready now is %s.", "尚未发布：%s。数据源在交易日北京时间 %s 发布当天数据，目前最新可同步的日期是 %s。"},

@@ -2,7 +2,6 @@ package market
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -41,13 +40,14 @@ type LegacyProgress struct {
 	Errors              []ErrorEntry `json:"errors"`
 }
 
-// NewLegacyTask turns a snapshot into the old /active shape, with the old Chinese
-// message and the errors in the order they happened (LegacyErrors).
+// NewLegacyTask turns a snapshot into the old /active shape, with the errors in the
+// order they happened (LegacyErrors); the caller words Message (in Chinese, on the old
+// paths).
 func NewLegacyTask(s *Snapshot) LegacyTask {
 	return LegacyTask{TaskID: s.TaskID, Progress: LegacyProgress{
 		Status: s.Status, Total: s.Total, Current: s.Current,
 		Success: s.Success, Failed: s.Failed, Skipped: s.Skipped,
-		CurrentDate: s.CurrentDate, Message: LegacyMessage(s), ProgressPercent: s.ProgressPercent,
+		CurrentDate: s.CurrentDate, Message: s.Message, ProgressPercent: s.ProgressPercent,
 		StartTime: s.StartDate, EndTime: s.EndDate, TaskStartTime: s.StartTime,
 		DurationSeconds: s.DurationSeconds, EstimatedCompletion: s.EstimatedCompletion,
 		Errors: LegacyErrors(s.Errors),
@@ -89,48 +89,6 @@ func PickLegacyTask(active []BatchSummary) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// LegacyMessage is the batch's one-line state in the old API's Chinese words, e.g.
-// "正在同步 2025-10-09... (33.3%)" or "批量同步完成: 成功7, 失败0, 跳过3, 耗时15分30秒".
-// The snapshot's Message says the same in English.
-func LegacyMessage(s *Snapshot) string {
-	counts := fmt.Sprintf("成功%d, 失败%d, 跳过%d", s.Success, s.Failed, s.Skipped)
-	switch s.Status {
-	case BatchQueued:
-		return fmt.Sprintf("排队中: %d 天等待同步", s.Pending)
-	case BatchRunning:
-		if s.CurrentDate != nil {
-			return fmt.Sprintf("正在同步 %s... (%.1f%%)", *s.CurrentDate, s.ProgressPercent)
-		}
-		return fmt.Sprintf("正在同步... (%.1f%%)", s.ProgressPercent)
-	case BatchPaused:
-		return fmt.Sprintf("已暂停: 已完成 %.1f%%", s.ProgressPercent)
-	case BatchCancelling:
-		return fmt.Sprintf("正在取消: %d 天回滚中", s.Running)
-	case BatchCompleted:
-		return fmt.Sprintf("批量同步完成: %s, 耗时%s", counts, legacyDuration(s.DurationSeconds))
-	case BatchCancelled:
-		return fmt.Sprintf("已取消: %s, 取消%d, 耗时%s", counts, s.Cancelled+s.Pending, legacyDuration(s.DurationSeconds))
-	case BatchFailed:
-		return fmt.Sprintf("同步失败: %s (%s)", s.Reason, counts)
-	}
-	return string(s.Status)
-}
-
-// legacyDuration writes seconds as the old API did: "15分30秒", "0分5秒".
-func legacyDuration(seconds *float64) string {
-	secs := 0
-	if seconds != nil {
-		secs = int(math.Round(*seconds))
-	}
-	return fmt.Sprintf("%d分%d秒", secs/60, secs%60)
-}
-
-// LegacyStartMessage is the old API's answer to a start: how many calendar days the
-// batch covers.
-func LegacyStartMessage(days int) string {
-	return fmt.Sprintf("批量同步任务已启动，将同步 %d 天的数据", days)
 }
 
 // SyncStatus is a trading day's state in the old system's sync records (its

@@ -40,34 +40,12 @@ func TestPickLegacyTask(t *testing.T) {
 	}
 }
 
-func TestLegacyMessage(t *testing.T) {
-	t.Parallel()
-	day := "2025-10-03"
-	secs := 930.4
-	for _, c := range []struct {
-		snap market.Snapshot
-		want string
-	}{
-		{market.Snapshot{Status: market.BatchQueued, Pending: 7}, "排队中: 7 天等待同步"},
-		{market.Snapshot{Status: market.BatchRunning, CurrentDate: &day, ProgressPercent: 33.3}, "正在同步 2025-10-03... (33.3%)"},
-		{market.Snapshot{Status: market.BatchRunning}, "正在同步... (0.0%)"},
-		{market.Snapshot{Status: market.BatchPaused, ProgressPercent: 50}, "已暂停: 已完成 50.0%"},
-		{market.Snapshot{Status: market.BatchCancelling, Running: 2}, "正在取消: 2 天回滚中"},
-		{market.Snapshot{Status: market.BatchCompleted, Success: 7, Skipped: 3, DurationSeconds: &secs},
-			"批量同步完成: 成功7, 失败0, 跳过3, 耗时15分30秒"},
-		{market.Snapshot{Status: market.BatchCancelled, Success: 1, Cancelled: 2, Pending: 1, DurationSeconds: &secs},
-			"已取消: 成功1, 失败0, 跳过0, 取消3, 耗时15分30秒"},
-		{market.Snapshot{Status: market.BatchFailed, Failed: 1, Reason: "token refused"}, "同步失败: token refused (成功0, 失败1, 跳过0)"},
-	} {
-		require.Equal(t, c.want, market.LegacyMessage(&c.snap))
-	}
-}
-
 func TestLegacyTaskShape(t *testing.T) {
 	t.Parallel()
 	started := time.Date(2025, 10, 18, 4, 0, 0, 0, time.UTC)
 	s := &market.Snapshot{TaskID: "2025-10-01_2025-10-09_1", Status: market.BatchRunning, Total: 9, Current: 3,
 		StartDate: "2025-10-01", EndDate: "2025-10-09", StartTime: &started, ProgressPercent: 33.3,
+		Message: "正在同步... (33.3%)",
 		Errors: []market.ErrorEntry{{Date: "2025-10-03"}, {Date: "2025-10-02"}}}
 	task := market.NewLegacyTask(s)
 	task.In(time.FixedZone("CST", 8*3600))
