@@ -46,7 +46,7 @@ func TestLegacyTaskShape(t *testing.T) {
 	s := &market.Snapshot{TaskID: "2025-10-01_2025-10-09_1", Status: market.BatchRunning, Total: 9, Current: 3,
 		StartDate: "2025-10-01", EndDate: "2025-10-09", StartTime: &started, ProgressPercent: 33.3,
 		Message: "正在同步... (33.3%)",
-		Errors: []market.ErrorEntry{{Date: "2025-10-03"}, {Date: "2025-10-02"}}}
+		Errors:  []market.ErrorEntry{{Date: "2025-10-03"}, {Date: "2025-10-02"}}}
 	task := market.NewLegacyTask(s)
 	task.In(time.FixedZone("CST", 8*3600))
 	require.Equal(t, "2025-10-01", task.Progress.StartTime)
