@@ -31,6 +31,8 @@ type Batches interface {
 	Overview(ctx context.Context, n int) (*market.Overview, error)
 	Errors(ctx context.Context, taskID string, limit, offset int) ([]market.ErrorRecord, int, error)
 	Coverage(ctx context.Context, dataset string, start, end time.Time) (*market.Coverage, error)
+	CoverageYear(ctx context.Context, dataset string, year int) (*market.Coverage, error)
+	CoverageYears() (first, last int)
 	Estimate(ctx context.Context, spec market.Spec) (market.Estimate, error)
 	LatestDay(datasets []string) (time.Time, bool)
 	SyncRecords(ctx context.Context, f market.SyncFilter) (*market.SyncPage, error)

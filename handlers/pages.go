@@ -154,8 +154,23 @@ func (s *server) formRejected(c *fiber.Ctx, status int, form views.StartForm) er
 	return s.renderDashboard(c, status, form)
 }
 
-// history is GET /batches?status=&dataset=&page=. Unknown filter values are ignored.
+// history is GET /batches?status=&dataset=&page=, kept live over /ws/history. Unknown
+// filter values are ignored.
 func (s *server) history(c *fiber.Ctx) error {
+	f, err := s.historyFilter(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := s.batches.Batches(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, views.HistoryPage(s.locale(c), views.HistoryData{
+		Items: items, Total: total, Page: f.Offset/historyPageSize + 1, PageSize: historyPageSize, Filter: f}))
+}
+
+// historyFilter reads the history's ?status=&dataset=&page=.
+func (s *server) historyFilter(c *fiber.Ctx) (market.BatchFilter, error) {
 	var f market.BatchFilter
 	f.ParseStatusFilter(c.Query("status")) // an unknown filter is ignored
 	if ds := c.Query("dataset"); slices.Contains(market.DatasetNames(), ds) {
@@ -163,15 +178,10 @@ func (s *server) history(c *fiber.Ctx) error {
 	}
 	p, err := pageNumber(c)
 	if err != nil {
-		return err
+		return f, err
 	}
 	f.Limit, f.Offset = historyPageSize, (p-1)*historyPageSize
-	items, total, err := s.batches.Batches(c.UserContext(), f)
-	if err != nil {
-		return err
-	}
-	return s.render(c, fiber.StatusOK, views.HistoryPage(s.locale(c), views.HistoryData{
-		Items: items, Total: total, Page: p, PageSize: historyPageSize, Filter: f}))
+	return f, nil
 }
 
 // batchPage is GET /batches/:task_id, the live progress page.
@@ -238,31 +248,24 @@ func (s *server) pageAction(action string) fiber.Handler {
 	}
 }
 
-// coveragePage is GET /coverage?dataset=&year=: a year's heatmap of one dataset.
+// coveragePage is GET /coverage?dataset=&year=: a year's heatmap of one dataset, kept
+// live over /ws/coverage.
 func (s *server) coveragePage(c *fiber.Ctx) error {
 	dataset := c.Query("dataset")
 	if !slices.Contains(market.DatasetNames(), dataset) {
 		dataset = market.DatasetNames()[0]
 	}
-	today := s.today()
-	last := earlier(today, s.cal.Last())
-	var years []int
-	for y := s.cal.First().Year(); y <= last.Year(); y++ {
-		years = append(years, y)
-	}
-	year := c.QueryInt("year", last.Year())
-	year = max(min(year, last.Year()), s.cal.First().Year())
-	start := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
-	if start.Before(s.cal.First()) {
-		start = s.cal.First()
-	}
-	end := earlier(time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC), last)
-	cov, err := s.batches.Coverage(c.UserContext(), dataset, start, end)
+	first, last := s.batches.CoverageYears()
+	cov, err := s.batches.CoverageYear(c.UserContext(), dataset, c.QueryInt("year", last))
 	if err != nil {
 		return err
 	}
+	var years []int
+	for y := first; y <= last; y++ {
+		years = append(years, y)
+	}
 	return s.render(c, fiber.StatusOK, views.CoveragePage(s.locale(c), views.CoverageData{
-		Dataset: dataset, Year: year, Years: years, Coverage: []market.Coverage{*cov}}))
+		Dataset: dataset, Year: cov.Year, Years: years, Coverage: []market.Coverage{*cov}}))
 }
 
 // coverageSync is POST /coverage/sync with days=YYYY-MM-DD… and dataset=: exactly one

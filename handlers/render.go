@@ -41,6 +41,29 @@ func (f Fragments) RenderDashboard(lang string, prev, next *market.Overview) ([]
 	return buf.Bytes(), err
 }
 
+// RenderCoverage renders views.CoverageUpdate for every viewer of a coverage map in lang.
+func (f Fragments) RenderCoverage(lang string, prev, next *market.Coverage) ([]byte, error) {
+	var buf bytes.Buffer
+	err := views.CoverageUpdate(f.locale(lang), prev, next).Render(context.Background(), &buf)
+	return buf.Bytes(), err
+}
+
+// RenderHistory renders views.HistoryUpdate for every viewer of a history page in lang.
+func (f Fragments) RenderHistory(lang string, prev, next *live.HistoryPage) ([]byte, error) {
+	var buf bytes.Buffer
+	err := views.HistoryUpdate(f.locale(lang), historyData(prev), historyData(next)).Render(context.Background(), &buf)
+	return buf.Bytes(), err
+}
+
+// historyData is the view of a history page.
+func historyData(p *live.HistoryPage) *views.HistoryData {
+	if p == nil {
+		return nil
+	}
+	size := max(p.Filter.Limit, 1)
+	return &views.HistoryData{Items: p.Items, Total: p.Total, Page: p.Filter.Offset/size + 1, PageSize: size, Filter: p.Filter}
+}
+
 func (f Fragments) locale(lang string) views.Locale {
 	z := f.Zone
 	if z == nil {

@@ -33,6 +33,8 @@ func (s *server) routes(app *fiber.App) {
 	serve := fws.New(s.wsServe)
 	app.Get("/ws/batches/:task_id", s.wsUpgrade, s.wsBatch, serve)
 	app.Get("/ws/dashboard", s.wsUpgrade, s.wsDashboard, serve)
+	app.Get("/ws/coverage", s.wsUpgrade, s.wsCoverage, serve)
+	app.Get("/ws/history", s.wsUpgrade, s.wsHistory, serve)
 
 	// The JSON API, the old system's paths first.
 	api := app.Group("/api/v1", requireJSON)

@@ -350,7 +350,7 @@ func coverageRows(loc Locale, year int, c market.Coverage) []coverageRow {
 				cs.State = "future"
 			default:
 				if d, ok := days[s.Date]; ok {
-					cs.State, cs.Rows, cs.Synced = d.Status, d.Rows, d.SyncedAt
+					cs.State, cs.Rows, cs.Synced = string(d.Status), d.Rows, d.SyncedAt
 				} else {
 					cs.State = "closed"
 				}
@@ -450,4 +450,46 @@ func progressSegments(s *market.Snapshot) []segment {
 		{"seg-failed", share(s.Failed, all)},
 		{"seg-running", share(s.Running, all)},
 	}
+}
+
+// coverageCellID is the element id of one day of the heatmap: "cov-daily-2025-10-09".
+func coverageCellID(dataset, date string) string { return "cov-" + dataset + "-" + date }
+
+func coverageSocket(dataset string, year int) string {
+	return fmt.Sprintf("/ws/coverage?dataset=%s&year=%d", url.QueryEscape(dataset), year)
+}
+
+// changedSlots lists the days of next's heatmap that differ from prev's (every day when
+// prev is nil or of another year).
+func changedSlots(loc Locale, prev, next *market.Coverage) []coverageSlot {
+	before := map[string]coverageSlot{}
+	if prev != nil && prev.Year == next.Year {
+		for _, r := range coverageRows(loc, prev.Year, *prev) {
+			for _, s := range r.Slots {
+				before[s.Date] = s
+			}
+		}
+	}
+	var out []coverageSlot
+	for _, r := range coverageRows(loc, next.Year, *next) {
+		for _, s := range r.Slots {
+			if s.State == "none" {
+				continue
+			}
+			if b, ok := before[s.Date]; !ok || b != s {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// historySocket is the live feed of one history page: the same filter and page.
+func historySocket(d HistoryData) string {
+	u := historyURL(d.Filter, d.Page)
+	_, q, _ := strings.Cut(u, "?")
+	if q == "" {
+		return "/ws/history"
+	}
+	return "/ws/history?" + q
 }

@@ -171,7 +171,9 @@ func TestPages(t *testing.T) {
 				Filter: market.BatchFilter{Status: market.BatchCompleted}}))
 			require.Contains(t, html, `href="/batches?page=3&amp;status=completed"`)
 			require.Contains(t, html, `<option value="completed" selected`)
-			require.Contains(t, html, pick("Started by", "发起方"))
+			require.Contains(t, html, pick("Completed · 1 failed", "已完成 · 1 天失败"))
+			require.Contains(t, html, `ws-connect="/ws/history?page=2&amp;status=completed"`, "the page is live")
+			require.Contains(t, html, `id="hist-`+done.TaskID+`"`)
 
 			html = render(t, ErrorsPage(loc, ErrorsData{TaskID: run.TaskID, Total: 1, Page: 1, PageSize: 50,
 				Items: []market.ErrorRecord{{Dataset: "daily", Date: "2025-10-06", Attempt: 2, Message: "boom", Time: *run.StartTime}}}))

@@ -328,18 +328,52 @@ func (e *Engine) Coverage(ctx context.Context, dataset string, start, end time.T
 	}
 	cov := &market.Coverage{Dataset: ds.Name, Start: dateString(start), End: dateString(end)}
 	for _, d := range days {
-		cd := market.CoverageDay{Date: dateString(d), Status: "missing"}
+		cd := market.CoverageDay{Date: dateString(d), Status: market.CoverageMissing}
 		if c, ok := loaded[d]; ok {
-			cd.Status, cd.Rows, cd.SyncedAt = "loaded", c.Rows, c.SyncedAt
+			cd.Status, cd.Rows, cd.SyncedAt = market.CoverageLoaded, c.Rows, c.SyncedAt
 			cov.Loaded++
 		} else if failed[d] {
-			cd.Status = "failed"
+			cd.Status = market.CoverageFailed
 			cov.FailedN++
 		} else {
 			cov.Missing++
 		}
 		cov.Days = append(cov.Days, cd)
 	}
+	return cov, nil
+}
+
+// CoverageYears are the first and the last year the coverage map can show: the
+// calendar's, up to today.
+func (e *Engine) CoverageYears() (first, last int) {
+	end := e.cal.Last()
+	if today := market.Today(e.cfg.Now()); today.Before(end) {
+		end = today
+	}
+	return e.cal.First().Year(), end.Year()
+}
+
+// CoverageYear is Coverage of one year, up to today; a year outside CoverageYears is
+// moved to the nearer of them.
+func (e *Engine) CoverageYear(ctx context.Context, dataset string, year int) (*market.Coverage, error) {
+	first, last := e.CoverageYears()
+	year = max(min(year, last), first)
+	start := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
+	if start.Before(e.cal.First()) {
+		start = e.cal.First()
+	}
+	end := time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC)
+	if today := market.Today(e.cfg.Now()); today.Before(end) {
+		end = today
+	}
+	if e.cal.Last().Before(end) {
+		end = e.cal.Last()
+	}
+	cov, err := e.Coverage(ctx, dataset, start, end)
+	if err != nil {
+		return nil, err
+	}
+	cov.Year = year
 	return cov, nil
 }
 

@@ -51,6 +51,14 @@ func (b *batches) Snapshot(_ context.Context, id string) (*market.Snapshot, erro
 	return &c, nil
 }
 
+func (b *batches) CoverageYear(_ context.Context, ds string, year int) (*market.Coverage, error) {
+	return &market.Coverage{Dataset: ds, Year: year}, nil
+}
+
+func (b *batches) Batches(context.Context, market.BatchFilter) ([]market.BatchSummary, int, error) {
+	return nil, 0, nil
+}
+
 func (b *batches) Overview(context.Context, int) (*market.Overview, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -109,6 +117,14 @@ func (r *renderer) RenderDashboard(lang string, _, next *market.Overview) ([]byt
 		ids = append(ids, fmt.Sprintf("%s:%d", a.TaskID, a.Success))
 	}
 	return fmt.Appendf(nil, "%s dashboard %s", lang, strings.Join(ids, ",")), nil
+}
+
+func (r *renderer) RenderCoverage(lang string, _, next *market.Coverage) ([]byte, error) {
+	return fmt.Appendf(nil, "%s coverage %s %d", lang, next.Dataset, next.Year), nil
+}
+
+func (r *renderer) RenderHistory(lang string, _, next *live.HistoryPage) ([]byte, error) {
+	return fmt.Appendf(nil, "%s history %d", lang, next.Total), nil
 }
 
 type fixture struct {
@@ -407,7 +423,7 @@ func TestSlowClientIsDroppedWithoutBlockingOthers(t *testing.T) {
 func TestDashboardHearsEveryBatch(t *testing.T) {
 	t.Parallel()
 	f := setup(t, live.HubConfig{Interval: 10 * time.Millisecond})
-	sub, err := f.hub.Subscribe(live.DashboardTopic, "zh")
+	sub, err := f.hub.Subscribe(live.DashboardTopic(), "zh")
 	require.NoError(t, err)
 	defer sub.Close()
 	require.Equal(t, "zh dashboard ", receive(t, sub))

@@ -25,7 +25,8 @@ type view interface {
 // Only its loop sends to its subscribers' mailboxes.
 type topic struct {
 	hub    *Hub
-	key    Topic
+	key    string
+	list   bool
 	view   view
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -37,11 +38,12 @@ type topic struct {
 	subs map[*Subscription]struct{}
 }
 
-func newTopic(h *Hub, key Topic, v view) *topic {
+func newTopic(h *Hub, tp Topic, v view) *topic {
 	ctx, cancel := context.WithCancel(h.ctx)
 	return &topic{
 		hub:    h,
-		key:    key,
+		key:    tp.key,
+		list:   tp.list,
 		view:   v,
 		ctx:    ctx,
 		cancel: cancel,
@@ -304,6 +306,59 @@ func (v *dashboardView) render(lang string, full bool) ([]byte, error) {
 		prev = nil
 	}
 	return v.hub.cfg.Renderer.RenderDashboard(lang, prev, v.cur)
+}
+
+// coverageView is one dataset's year of coverage, now and at the refresh before.
+type coverageView struct {
+	hub       *Hub
+	dataset   string
+	year      int
+	prev, cur *market.Coverage
+}
+
+func (v *coverageView) loaded() bool { return v.cur != nil }
+
+func (v *coverageView) refresh(ctx context.Context) error {
+	next, err := v.hub.cfg.Loader.CoverageYear(ctx, v.dataset, v.year)
+	if err != nil {
+		return err
+	}
+	v.prev, v.cur = v.cur, next
+	return nil
+}
+
+func (v *coverageView) render(lang string, full bool) ([]byte, error) {
+	prev := v.prev
+	if full {
+		prev = nil
+	}
+	return v.hub.cfg.Renderer.RenderCoverage(lang, prev, v.cur)
+}
+
+// historyView is one page of the history, now and at the refresh before.
+type historyView struct {
+	hub       *Hub
+	filter    market.BatchFilter
+	prev, cur *HistoryPage
+}
+
+func (v *historyView) loaded() bool { return v.cur != nil }
+
+func (v *historyView) refresh(ctx context.Context) error {
+	items, total, err := v.hub.cfg.Loader.Batches(ctx, v.filter)
+	if err != nil {
+		return err
+	}
+	v.prev, v.cur = v.cur, &HistoryPage{Filter: v.filter, Items: items, Total: total}
+	return nil
+}
+
+func (v *historyView) render(lang string, full bool) ([]byte, error) {
+	prev := v.prev
+	if full {
+		prev = nil
+	}
+	return v.hub.cfg.Renderer.RenderHistory(lang, prev, v.cur)
 }
 
 // ChangedCells returns the cells of next that are new or differ from prev, in next's

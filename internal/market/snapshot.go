@@ -196,16 +196,29 @@ func (f BatchFilter) StatusFilter() string {
 	return string(f.Status)
 }
 
+// CoverageState is what the warehouse holds of one trading day of one dataset.
+type CoverageState string
+
+// Coverage states.
+const (
+	CoverageLoaded  CoverageState = "loaded"
+	CoverageMissing CoverageState = "missing"
+	// CoverageFailed: not loaded, and some batch's attempt at the day failed.
+	CoverageFailed CoverageState = "failed"
+)
+
 // CoverageDay is one trading day of one dataset in the coverage map.
 type CoverageDay struct {
-	Date     string    `json:"date"`
-	Status   string    `json:"status"` // loaded, missing, failed
-	Rows     int64     `json:"rows"`
-	SyncedAt time.Time `json:"synced_at,omitzero"`
+	Date     string        `json:"date"`
+	Status   CoverageState `json:"status"`
+	Rows     int64         `json:"rows"`
+	SyncedAt time.Time     `json:"synced_at,omitzero"`
 }
 
 // Coverage is what is loaded of one dataset between two dates.
 type Coverage struct {
+	// Year is the year shown, when the coverage is of one (CoverageYear).
+	Year    int           `json:"-"`
 	Dataset string        `json:"dataset"`
 	Start   string        `json:"start"`
 	End     string        `json:"end"`
