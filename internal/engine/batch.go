@@ -27,7 +27,7 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 	b := &store.Batch{
 		Datasets: p.datasets, Start: p.start, End: p.end, Force: spec.Force, Priority: p.priority,
 		Status: market.BatchQueued, Queue: e.cfg.Queue, Total: len(p.days), TradingDays: p.trading,
-		CreatedBy: p.createdBy, CreatedFrom: spec.CreatedFrom,
+		CreatedBy: string(p.createdBy), CreatedFrom: spec.CreatedFrom,
 	}
 	base := fmt.Sprintf("%s_%s_%d", dateString(p.start), dateString(p.end), e.cfg.Now().Unix())
 	err = e.inTx(ctx, func(tx pgx.Tx) error {

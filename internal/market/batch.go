@@ -130,12 +130,16 @@ func CheckPriority(p int) error {
 	return nil
 }
 
+// Origin says where an action on a batch came from: the pages, the API, the CLI or the
+// schedule.
+type Origin string
+
 // Origins record where an action came from until login exists.
 const (
-	OriginWeb      = "web"
-	OriginAPI      = "api"
-	OriginCLI      = "cli"
-	OriginSchedule = "schedule"
+	OriginWeb      Origin = "web"
+	OriginAPI      Origin = "api"
+	OriginCLI      Origin = "cli"
+	OriginSchedule Origin = "schedule"
 )
 
 // Spec asks for a batch: every calendar day from Start to End (inclusive) of each
@@ -152,22 +156,22 @@ type Spec struct {
 	// Priority is 1 (urgent) to 4 (low); 0 means PriorityDefault.
 	Priority int
 	// CreatedBy is the origin (OriginWeb, …) and CreatedFrom the client address.
-	CreatedBy   string
+	CreatedBy   Origin
 	CreatedFrom string
 }
 
 // Actor says who asked for an action on a batch: the origin and the client address.
 type Actor struct {
-	By   string
+	By   Origin
 	From string
 }
 
 // String renders the actor as "web 127.0.0.1" for logs and pages.
 func (a Actor) String() string {
 	if a.From == "" {
-		return a.By
+		return string(a.By)
 	}
-	return a.By + " " + a.From
+	return string(a.By) + " " + a.From
 }
 
 // Estimate is what a spec would start: the calendar days it covers, its trading
