@@ -385,6 +385,9 @@ func ReplaceDay(ctx context.Context, tx pgx.Tx, ds market.Dataset, day time.Time
 	if n == 0 {
 		return 0, market.ErrNoData
 	}
+	if want := market.RowCount(rows); want >= 0 && int64(want) != n {
+		return 0, fmt.Errorf("copying %s %s: the source returned %d rows but %d were copied", ds.Name, day.Format(market.DateLayout), want, n)
+	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO coverage (dataset, day, rows, synced_at, batch_id) VALUES ($1, $2, $3, clock_timestamp(), $4)
 		ON CONFLICT (dataset, day) DO UPDATE SET rows = excluded.rows, synced_at = excluded.synced_at,
