@@ -18,6 +18,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/marketsync/marketsync/internal/catalog"
 	"github.com/marketsync/marketsync/internal/market"
 )
 
@@ -69,7 +70,7 @@ func (s *server) apiStart(c *fiber.Ctx) error {
 	return ok(c, fiber.StatusOK, startAnswer{
 		TaskID:    snap.TaskID,
 		TotalDays: days,
-		Message:   fmt.Sprintf("batch sync started: %d days (%s to %s)", days, snap.StartDate, snap.EndDate),
+		Message:   catalog.T(catalog.ZH, "legacy.started", days),
 	})
 }
 
@@ -103,19 +104,6 @@ func (s *server) startSpec(req startRequest) (market.Spec, error) {
 		spec.Days = append(spec.Days, d)
 	}
 	return spec, nil
-}
-
-// apiProgress answers a batch's snapshot.
-func (s *server) apiProgress(c *fiber.Ctx) error {
-	id, err := taskID(c)
-	if err != nil {
-		return err
-	}
-	snap, err := s.batches.Snapshot(c.UserContext(), id)
-	if err != nil {
-		return batchErr(id, err)
-	}
-	return ok(c, fiber.StatusOK, snap.In(s.zone))
 }
 
 // actionAnswer is the answer to cancel, pause, resume and retry.
@@ -196,7 +184,8 @@ func (s *server) apiBatches(c *fiber.Ctx) error {
 		Items: market.SummariesIn(items, s.zone), Total: total, Limit: f.Limit, Offset: f.Offset})
 }
 
-// apiActive lists the batches not finished yet.
+// apiActive lists the batches not finished yet (GET /api/v1/batches/active; the old
+// path answers the old shape, see legacyActive).
 func (s *server) apiActive(c *fiber.Ctx) error {
 	items, err := s.batches.Active(c.UserContext())
 	if err != nil {

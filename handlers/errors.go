@@ -100,6 +100,10 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	status, msg := s.classify(c.UserContext(), err)
 	path := c.Path()
 	if strings.HasPrefix(path, "/api/") || path == "/healthz" {
+		if legacyPath(path) {
+			msg = legacyErrorMessage(status, err, msg)
+		}
+		s.corsOnError(c)
 		return c.Status(status).JSON(apiError{Status: "error", Message: msg})
 	}
 	loc := s.locale(c)
@@ -129,7 +133,11 @@ func pageMessage(loc views.Locale, status int, err error) string {
 func detailText(loc views.Locale, err error) (string, bool) {
 	var de *market.DaysError
 	var se *market.SizeError
+	var ce *market.CalendarError
 	switch {
+	case errors.As(err, &ce):
+		return loc.T("err.outside_range", ce.Date.Format(market.DateLayout),
+			ce.First.Format(market.DateLayout), ce.Last.Format(market.DateLayout)), true
 	case errors.As(err, &de) && errors.Is(de.Err, market.ErrNotTradingDay):
 		return loc.T("err.not_trading", de.DayList()), true
 	case errors.As(err, &de) && errors.Is(de.Err, market.ErrNotPublished):

@@ -32,8 +32,11 @@ type Batches interface {
 	Overview(ctx context.Context, n int) (*market.Overview, error)
 	Errors(ctx context.Context, taskID string, limit, offset int) ([]market.ErrorRecord, int, error)
 	Coverage(ctx context.Context, dataset string, start, end time.Time) (*market.Coverage, error)
+	CoverageYear(ctx context.Context, dataset string, year int) (*market.Coverage, error)
+	CoverageYears() (first, last int)
 	Estimate(ctx context.Context, spec market.Spec) (market.Estimate, error)
 	LatestDay(datasets []string) (time.Time, bool)
+	SyncRecords(ctx context.Context, f market.SyncFilter) (*market.SyncPage, error)
 }
 
 // Pinger reports whether PostgreSQL answers; *pgxpool.Pool satisfies it.
@@ -127,10 +130,7 @@ func New(cfg *Config) (*fiber.App, error) {
 
 // DefaultZone is Asia/Shanghai, or UTC+8 where the system has no zone database.
 func DefaultZone() *time.Location {
-	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*60*60)
+	return market.ExchangeZone
 }
 
 // today is the current date in exchange time, at midnight UTC like every trading date.

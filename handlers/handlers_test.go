@@ -13,10 +13,12 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/marketsync/marketsync/handlers"
@@ -39,6 +41,9 @@ type env struct {
 	engine *engine.Engine
 	hub    *live.Hub
 	cal    *calendar.Calendar
+	pool   *pgxpool.Pool
+	// sides numbers the queues of the test's side engines (see sideEngine).
+	sides atomic.Int64
 }
 
 type options struct {
@@ -68,7 +73,7 @@ func setup(t *testing.T, opt options) *env {
 		require.NoError(t, <-done)
 		a.Close()
 	})
-	return &env{app: a.HTTP, engine: a.Engine, hub: a.Hub, cal: a.Calendar}
+	return &env{app: a.HTTP, engine: a.Engine, hub: a.Hub, cal: a.Calendar, pool: a.Pool}
 }
 
 type testWriter struct{ t *testing.T }
@@ -189,7 +194,7 @@ func TestAPIStartAndProgress(t *testing.T) {
 	require.NoError(t, json.Unmarshal(env.Data, &a))
 	require.Regexp(t, `^2025-10-01_2025-10-09_\d+(-\d+)?$`, a.TaskID)
 	require.Equal(t, 9, a.TotalDays)
-	require.Equal(t, "batch sync started: 9 days (2025-10-01 to 2025-10-09)", a.Message)
+	require.Equal(t, "批量同步任务已启动，将同步 9 天的数据", a.Message)
 
 	snap := e.wait(t, a.TaskID)
 	require.Equal(t, market.BatchCompleted, snap.Status)
@@ -264,10 +269,10 @@ func TestAPIErrors(t *testing.T) {
 		{"cancel unknown", "POST", start + "/nope/cancel", "", 404, "batch nope: not found"},
 		{"pause unknown", "POST", start + "/nope/pause", "", 404, "not found"},
 		{"errors of unknown", "GET", start + "/nope/errors", "", 404, "not found"},
-		{"cancel finished", "POST", start + "/" + done + "/cancel", "", 409, "is already completed"},
-		{"pause finished", "POST", start + "/" + done + "/pause", "", 409, "cannot be paused"},
-		{"resume not paused", "POST", start + "/" + done + "/resume", "", 409, "not paused"},
-		{"retry nothing failed", "POST", start + "/" + done + "/retry", "", 409, "no failed days"},
+		{"cancel finished", "POST", start + "/" + done + "/cancel", "", 409, "is completed, which does not allow cancel"},
+		{"pause finished", "POST", start + "/" + done + "/pause", "", 409, "does not allow pause"},
+		{"resume not paused", "POST", start + "/" + done + "/resume", "", 409, "does not allow resume"},
+		{"retry nothing failed", "POST", start + "/" + done + "/retry", "", 409, "no failed or unfinished days to retry"},
 		{"limit not a number", "GET", "/api/v1/sync-status/sync/batches?limit=ten", "", 400, `limit must be an integer, not "ten"`},
 		{"limit too big", "GET", "/api/v1/sync-status/sync/batches?limit=5000", "", 422, "limit must be 1 to 1000"},
 		{"negative offset", "GET", start + "/" + done + "/errors?offset=-1", "", 422, "offset must not be negative"},
@@ -322,7 +327,7 @@ func TestAPILists(t *testing.T) {
 	}
 	require.True(t, found, "%s not in history", id)
 
-	r = e.do(t, "GET", "/api/v1/sync-status/sync/batch/active", nil)
+	r = e.do(t, "GET", "/api/v1/batches/active", nil)
 	require.Equal(t, 200, r.status, r.body)
 	require.True(t, strings.HasPrefix(string(r.json(t).Data), "["), r.body)
 
@@ -400,6 +405,8 @@ func TestDocAndHealth(t *testing.T) {
 		"/api/v1/sync-status/sync/batch/{task_id}/errors",
 		"/api/v1/sync-status/sync/batch/active",
 		"/api/v1/sync-status/sync/batches",
+		"/api/v1/sync-status/list",
+		"/api/v1/batches/active",
 		"/api/v1/coverage",
 		"/healthz",
 	} {
@@ -466,6 +473,8 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		"Snapshot": market.Snapshot{}, "ErrorEntry": market.ErrorEntry{}, "InFlight": market.InFlight{},
 		"DayCell": market.DayCell{}, "BatchSummary": market.BatchSummary{}, "ErrorRecord": market.ErrorRecord{},
 		"Coverage": market.Coverage{}, "CoverageDay": market.CoverageDay{},
+		"LegacyTask": market.LegacyTask{}, "LegacyProgress": market.LegacyProgress{},
+		"SyncPage": market.SyncPage{}, "SyncRecord": market.SyncRecord{}, "SyncStats": market.SyncStats{},
 	} {
 		var fields []string
 		typ := reflect.TypeOf(v)

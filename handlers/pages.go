@@ -31,6 +31,7 @@ func (s *server) locale(c *fiber.Ctx) views.Locale {
 	return views.Locale{
 		Lang: views.ParseLang(c.Get(fiber.HeaderAcceptLanguage), c.Cookies(langCookie)),
 		Zone: s.zone,
+		Now:  s.now(),
 		Path: strings.Clone(c.OriginalURL()),
 	}
 }
@@ -49,7 +50,13 @@ func (s *server) render(c *fiber.Ctx, status int, comp templ.Component) error {
 
 // dashboard is GET /: the start form, the running batches and the latest finished.
 func (s *server) dashboard(c *fiber.Ctx) error {
-	return s.renderDashboard(c, fiber.StatusOK, views.NewStartForm(s.latestDay()))
+	return s.renderDashboard(c, fiber.StatusOK, s.bounded(views.NewStartForm(s.latestDay())))
+}
+
+// bounded sets the form's date bounds: the calendar's first day to the latest day ready.
+func (s *server) bounded(f views.StartForm) views.StartForm {
+	f.Min, f.Max = s.cal.First().Format(market.DateLayout), s.latestDay()
+	return f
 }
 
 func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm) error {
@@ -64,13 +71,13 @@ func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm)
 // its field errors, or reset and the new batch out of band); a plain POST is redirected
 // to the new batch's page.
 func (s *server) startForm(c *fiber.Ctx) error {
-	form := views.StartForm{
+	form := s.bounded(views.StartForm{
 		Start:    strings.TrimSpace(c.FormValue(views.FieldStart)),
 		End:      strings.TrimSpace(c.FormValue(views.FieldEnd)),
 		Datasets: formValues(c, views.FieldDatasets),
 		Force:    isTrue(c.FormValue(views.FieldForce)),
 		Priority: market.PriorityDefault,
-	}
+	})
 	in := specInput{Start: &form.Start, End: &form.End, Datasets: form.Datasets, RequireDataset: true, Force: form.Force}
 	var prioErr *fieldError
 	if v := strings.TrimSpace(c.FormValue(views.FieldPriority)); v != "" {
@@ -91,6 +98,9 @@ func (s *server) startForm(c *fiber.Ctx) error {
 		for _, e := range errs {
 			if _, seen := form.Errors[e.Field]; !seen {
 				form.Errors[e.Field] = e.Key
+				if text, ok := detailText(s.locale(c), e.Err); ok {
+					form.Errors[e.Field] = text
+				}
 			}
 		}
 		return s.formRejected(c, fiber.StatusUnprocessableEntity, form)
@@ -144,8 +154,23 @@ func (s *server) formRejected(c *fiber.Ctx, status int, form views.StartForm) er
 	return s.renderDashboard(c, status, form)
 }
 
-// history is GET /batches?status=&dataset=&page=. Unknown filter values are ignored.
+// history is GET /batches?status=&dataset=&page=, kept live over /ws/history. Unknown
+// filter values are ignored.
 func (s *server) history(c *fiber.Ctx) error {
+	f, err := s.historyFilter(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := s.batches.Batches(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, views.HistoryPage(s.locale(c), views.HistoryData{
+		Items: items, Total: total, Page: f.Offset/historyPageSize + 1, PageSize: historyPageSize, Filter: f}))
+}
+
+// historyFilter reads the history's ?status=&dataset=&page=.
+func (s *server) historyFilter(c *fiber.Ctx) (market.BatchFilter, error) {
 	var f market.BatchFilter
 	f.ParseStatusFilter(c.Query("status")) // an unknown filter is ignored
 	if ds := c.Query("dataset"); slices.Contains(market.DatasetNames(), ds) {
@@ -153,15 +178,10 @@ func (s *server) history(c *fiber.Ctx) error {
 	}
 	p, err := pageNumber(c)
 	if err != nil {
-		return err
+		return f, err
 	}
 	f.Limit, f.Offset = historyPageSize, (p-1)*historyPageSize
-	items, total, err := s.batches.Batches(c.UserContext(), f)
-	if err != nil {
-		return err
-	}
-	return s.render(c, fiber.StatusOK, views.HistoryPage(s.locale(c), views.HistoryData{
-		Items: items, Total: total, Page: p, PageSize: historyPageSize, Filter: f}))
+	return f, nil
 }
 
 // batchPage is GET /batches/:task_id, the live progress page.
@@ -228,28 +248,24 @@ func (s *server) pageAction(action string) fiber.Handler {
 	}
 }
 
-// coveragePage is GET /coverage?dataset=&year=: a year's heatmap of one dataset.
+// coveragePage is GET /coverage?dataset=&year=: a year's heatmap of one dataset, kept
+// live over /ws/coverage.
 func (s *server) coveragePage(c *fiber.Ctx) error {
 	dataset := c.Query("dataset")
 	if !slices.Contains(market.DatasetNames(), dataset) {
 		dataset = market.DatasetNames()[0]
 	}
-	today := s.today()
-	last := earlier(today, s.cal.Last())
-	var years []int
-	for y := s.cal.First().Year(); y <= last.Year(); y++ {
-		years = append(years, y)
-	}
-	year := c.QueryInt("year", last.Year())
-	year = max(min(year, last.Year()), s.cal.First().Year())
-	start := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
-	end := earlier(time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC), last)
-	cov, err := s.batches.Coverage(c.UserContext(), dataset, start, end)
+	first, last := s.batches.CoverageYears()
+	cov, err := s.batches.CoverageYear(c.UserContext(), dataset, c.QueryInt("year", last))
 	if err != nil {
 		return err
 	}
+	var years []int
+	for y := first; y <= last; y++ {
+		years = append(years, y)
+	}
 	return s.render(c, fiber.StatusOK, views.CoveragePage(s.locale(c), views.CoverageData{
-		Dataset: dataset, Year: year, Years: years, Coverage: []market.Coverage{*cov}}))
+		Dataset: dataset, Year: cov.Year, Years: years, Coverage: []market.Coverage{*cov}}))
 }
 
 // coverageSync is POST /coverage/sync with days=YYYY-MM-DD… and dataset=: exactly one

@@ -33,17 +33,21 @@ func (s *server) routes(app *fiber.App) {
 	serve := fws.New(s.wsServe)
 	app.Get("/ws/batches/:task_id", s.wsUpgrade, s.wsBatch, serve)
 	app.Get("/ws/dashboard", s.wsUpgrade, s.wsDashboard, serve)
+	app.Get("/ws/coverage", s.wsUpgrade, s.wsCoverage, serve)
+	app.Get("/ws/history", s.wsUpgrade, s.wsHistory, serve)
 
 	// The JSON API, the old system's paths first.
 	api := app.Group("/api/v1", requireJSON)
 	api.Post("/sync-status/sync/batch", s.apiStart)
-	api.Get("/sync-status/sync/batch/active", s.apiActive)
-	api.Get("/sync-status/sync/batch/progress/:task_id", s.apiProgress)
+	api.Get("/sync-status/sync/batch/active", s.legacyActive)
+	api.Get("/sync-status/sync/batch/progress/:task_id", s.legacyProgress)
+	api.Get("/sync-status/list", s.legacyList)
 	for _, action := range []string{"cancel", "pause", "resume", "retry"} {
 		api.Post("/sync-status/sync/batch/:task_id/"+action, s.apiAction(action))
 	}
 	api.Get("/sync-status/sync/batch/:task_id/errors", s.apiErrors)
 	api.Get("/sync-status/sync/batches", s.apiBatches)
+	api.Get("/batches/active", s.apiActive)
 	api.Get("/coverage", s.apiCoverage)
 	api.Get("/openapi.json", s.apiDoc)
 	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint") })

@@ -50,6 +50,18 @@ func corsAPI(origins []string) fiber.Handler {
 	})
 }
 
+// corsOnError lets the pages of the trusted origins read an API error that was answered
+// before corsAPI ran (a body the server refused as too large): errors reach them too.
+func (s *server) corsOnError(c *fiber.Ctx) {
+	c.Vary(fiber.HeaderOrigin)
+	if len(c.Response().Header.Peek(fiber.HeaderAccessControlAllowOrigin)) > 0 {
+		return
+	}
+	if origin := strings.ToLower(c.Get(fiber.HeaderOrigin)); slices.Contains(s.corsOrigins, origin) {
+		c.Set(fiber.HeaderAccessControlAllowOrigin, origin)
+	}
+}
+
 // ParseOrigins reads a comma-separated list of origins (MARKETSYNC_CORS_ORIGINS) such as
 // "http://localhost:3000,https://guru.example.com": each a scheme and a host, with a port
 // when not the scheme's default, and nothing else.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -8,12 +9,13 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/marketsync/marketsync/internal/live"
+	"github.com/marketsync/marketsync/internal/market"
 )
 
 // Locals keys passed from the upgrade check to the socket handler.
 const (
-	localTopic = "live.topic"
-	localLang  = "live.lang"
+	localTopic = "wsTopic"
+	localLang  = "wsLang"
 )
 
 // wsUpgrade lets only WebSocket handshakes of this site's pages through (a page of
@@ -45,7 +47,31 @@ func (s *server) wsBatch(c *fiber.Ctx) error {
 
 // wsDashboard sets the dashboard's topic.
 func (s *server) wsDashboard(c *fiber.Ctx) error {
-	c.Locals(localTopic, live.DashboardTopic)
+	c.Locals(localTopic, live.DashboardTopic())
+	return c.Next()
+}
+
+// wsCoverage sets the topic of one dataset's year of coverage (?dataset=&year=).
+func (s *server) wsCoverage(c *fiber.Ctx) error {
+	dataset := c.Query("dataset")
+	if _, err := market.LookupDataset(dataset); err != nil {
+		return &fieldError{Field: "dataset", Err: err}
+	}
+	year, err := strconv.Atoi(c.Query("year"))
+	if err != nil {
+		return badRequest("year must be a number")
+	}
+	c.Locals(localTopic, live.CoverageTopic(dataset, year))
+	return c.Next()
+}
+
+// wsHistory sets the topic of one history page (?status=&dataset=&page=, as the page).
+func (s *server) wsHistory(c *fiber.Ctx) error {
+	f, err := s.historyFilter(c)
+	if err != nil {
+		return err
+	}
+	c.Locals(localTopic, live.HistoryTopic(f))
 	return c.Next()
 }
 

@@ -97,7 +97,11 @@ func TestTwoViewersWatchABatchToTheEnd(t *testing.T) {
 	for _, v := range viewers {
 		require.Len(t, v.grid, 30)
 		for _, c := range snap.Days {
-			require.Equal(t, string(c.Status), v.grid[c.Date], c.Date)
+			want := string(c.Status)
+			if c.Closed {
+				want = "closed"
+			}
+			require.Equal(t, want, v.grid[c.Date], c.Date)
 		}
 	}
 	require.Contains(t, viewers[0].final, "completed: ")
@@ -152,4 +156,40 @@ func TestSocketRefusals(t *testing.T) {
 
 	r := e.do(t, "GET", "/ws/dashboard", nil)
 	require.Equal(t, 426, r.status)
+}
+
+// readUntil reads pushes until one contains want.
+func (v *viewer) readUntil(t *testing.T, want string) string {
+	t.Helper()
+	for {
+		_ = v.conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, msg, err := v.conn.ReadMessage()
+		require.NoError(t, err, "waiting for %q", want)
+		if strings.Contains(string(msg), want) {
+			return string(msg)
+		}
+	}
+}
+
+func TestCoverageAndHistoryAreLive(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{latency: 20 * time.Millisecond})
+	addr := e.listen(t)
+	cov := watch(t, addr, "/ws/coverage?dataset=daily&year=2020")
+	first := cov.readUntil(t, `id="cov-counts-daily"`)
+	require.Contains(t, first, `id="cov-daily-2020-03-02"`, "the first push has every day")
+	hist := watch(t, addr, "/ws/history?status=completed")
+	hist.readUntil(t, `id="history-batches"`)
+
+	id := e.start(t, `{"start_date":"2020-03-02","end_date":"2020-03-03","force":true}`)
+	e.wait(t, id)
+	m := cov.readUntil(t, `id="cov-daily-2020-03-03"`)
+	require.Contains(t, m, `cov-loaded`)
+	require.NotContains(t, m, `id="cov-daily-2020-06-01"`, "days that did not change are not sent again")
+	m = hist.readUntil(t, `id="hist-`+id+`"`)
+	require.Contains(t, m, `hx-swap-oob="afterbegin:#hist-list"`, "the new row is added at the top, alone")
+
+	r := e.do(t, "GET", "/ws/coverage?dataset=nope&year=2020", nil, "Connection", "Upgrade", "Upgrade", "websocket",
+		"Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	require.Equal(t, 422, r.status)
 }

@@ -33,6 +33,9 @@ type StartForm struct {
 	// Confirm, when set, asks the viewer to confirm a batch over a year, with what it
 	// would start and cost.
 	Confirm *market.Estimate
+	// Min and Max bound the date pickers: the calendar's first day and the latest day
+	// ready (YYYY-MM-DD; empty: unbounded).
+	Min, Max string
 }
 
 // ConfirmToken names the form's range and datasets: a confirmation counts only for the

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"github.com/marketsync/marketsync/internal/catalog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -158,16 +159,26 @@ func barClass(s market.BatchStatus, failed int) string {
 	return "bar bar-running"
 }
 
-func dayStatusClass(s market.DayStatus) string { return "cell cell-" + string(s) }
+// cellState is how a grid cell shows its day: its state, or "closed" for a day the
+// exchanges did not trade (skipped at the start, nothing to load).
+func cellState(c market.DayCell) string {
+	if c.Status == market.DaySkipped && c.Closed {
+		return "closed"
+	}
+	return string(c.Status)
+}
 
-func dayStates() []market.DayStatus {
-	return []market.DayStatus{market.DayPending, market.DayRunning, market.DaySucceeded,
-		market.DayFailed, market.DaySkipped, market.DayCancelled}
+func cellClass(state string) string { return "cell cell-" + state }
+
+// cellStates lists the states the grid's legend explains, in its order.
+func cellStates() []string {
+	return []string{string(market.DayPending), string(market.DayRunning), string(market.DaySucceeded),
+		string(market.DaySkipped), string(market.DayFailed), string(market.DayCancelled), "closed"}
 }
 
 // cellTip is the tooltip of a grid cell: date, state, rows, attempts.
 func cellTip(loc Locale, c market.DayCell) string {
-	parts := []string{c.Date + " " + loc.Weekday(weekdayOf(c.Date)), loc.T("day." + string(c.Status))}
+	parts := []string{c.Date + " " + loc.Weekday(weekdayOf(c.Date)), loc.T("day." + cellState(c))}
 	if c.Rows > 0 || c.Status == market.DaySucceeded {
 		parts = append(parts, loc.T("grid.rows", loc.Number(c.Rows)))
 	}
@@ -186,38 +197,11 @@ func weekdayOf(iso string) time.Weekday {
 }
 
 // finalMessage is the localized one-line outcome of a finished batch.
-func finalMessage(loc Locale, s *market.Snapshot) string {
-	d := loc.Duration(snapElapsed(s, time.Now()))
-	switch s.Status {
-	case market.BatchCompleted:
-		return loc.T("final.completed", s.Success, s.Failed, s.Skipped, d)
-	case market.BatchCancelled:
-		return loc.T("final.cancelled", s.Success, s.Failed, s.Skipped, s.Cancelled+s.Pending, d)
-	case market.BatchFailed:
-		return loc.T("final.failed", s.Success, s.Failed, s.Skipped, d)
-	}
-	return ""
-}
+func finalMessage(loc Locale, s *market.Snapshot) string { return catalog.BatchLine(loc.Lang, s) }
 
-// statusLine is an unfinished batch's one-line state in the viewer's language: the
-// snapshot's Message says the same in English for the API and the CLI.
-func statusLine(loc Locale, s *market.Snapshot) string {
-	pct := loc.Percent(s.ProgressPercent)
-	switch s.Status {
-	case market.BatchQueued:
-		return loc.T("line.queued", s.Pending)
-	case market.BatchRunning:
-		if s.CurrentDate != nil {
-			return loc.T("line.running", loc.Date(*s.CurrentDate), pct)
-		}
-		return loc.T("line.running_nodate", pct)
-	case market.BatchPaused:
-		return loc.T("line.paused", pct)
-	case market.BatchCancelling:
-		return loc.T("line.cancelling", s.Running)
-	}
-	return s.Message
-}
+// statusLine is an unfinished batch's one-line state in the viewer's language (the
+// snapshot's Message says it in English, from the same catalog).
+func statusLine(loc Locale, s *market.Snapshot) string { return catalog.BatchLine(loc.Lang, s) }
 
 // msg translates a message that may be a catalog key.
 func msg(loc Locale, m string) string { return loc.T(m) }
@@ -366,7 +350,7 @@ func coverageRows(loc Locale, year int, c market.Coverage) []coverageRow {
 				cs.State = "future"
 			default:
 				if d, ok := days[s.Date]; ok {
-					cs.State, cs.Rows, cs.Synced = d.Status, d.Rows, d.SyncedAt
+					cs.State, cs.Rows, cs.Synced = string(d.Status), d.Rows, d.SyncedAt
 				} else {
 					cs.State = "closed"
 				}
@@ -427,4 +411,85 @@ func summaryElapsedAttr(b market.BatchSummary) string {
 		return ""
 	}
 	return strconv.FormatInt(b.StartTime.UnixMilli(), 10)
+}
+
+// allows reports whether the batch's state allows action a: the engine's rule.
+func allows(s *market.Snapshot, a market.Action) bool {
+	return s.Status.Allows(a, s.Failed, s.Cancelled)
+}
+
+// retryLabel names what retry does here: the failed days, the days never loaded (a
+// cancelled batch's), or both.
+func retryLabel(loc Locale, s *market.Snapshot) string {
+	remaining := 0
+	if s.Finished() {
+		remaining = s.Cancelled
+	}
+	switch {
+	case s.Failed > 0 && remaining > 0:
+		return loc.T("action.retry_both", s.Failed, remaining)
+	case remaining > 0:
+		return loc.T("action.finish", remaining)
+	}
+	return loc.T("action.retry", s.Failed)
+}
+
+// segment is one part of the progress bar.
+type segment struct {
+	class string
+	pct   float64
+}
+
+// progressSegments splits the bar over the trading days' work: loaded, found loaded,
+// failed, running (and what a cancel left undone), so that it is full at 100%.
+func progressSegments(s *market.Snapshot) []segment {
+	all := s.TradingDays
+	return []segment{
+		{"seg-succeeded", share(s.Success, all)},
+		{"seg-skipped", share(s.AlreadyLoaded, all)},
+		{"seg-failed", share(s.Failed, all)},
+		{"seg-running", share(s.Running, all)},
+	}
+}
+
+// coverageCellID is the element id of one day of the heatmap: "cov-daily-2025-10-09".
+func coverageCellID(dataset, date string) string { return "cov-" + dataset + "-" + date }
+
+func coverageSocket(dataset string, year int) string {
+	return fmt.Sprintf("/ws/coverage?dataset=%s&year=%d", url.QueryEscape(dataset), year)
+}
+
+// changedSlots lists the days of next's heatmap that differ from prev's (every day when
+// prev is nil or of another year).
+func changedSlots(loc Locale, prev, next *market.Coverage) []coverageSlot {
+	before := map[string]coverageSlot{}
+	if prev != nil && prev.Year == next.Year {
+		for _, r := range coverageRows(loc, prev.Year, *prev) {
+			for _, s := range r.Slots {
+				before[s.Date] = s
+			}
+		}
+	}
+	var out []coverageSlot
+	for _, r := range coverageRows(loc, next.Year, *next) {
+		for _, s := range r.Slots {
+			if s.State == "none" {
+				continue
+			}
+			if b, ok := before[s.Date]; !ok || b != s {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// historySocket is the live feed of one history page: the same filter and page.
+func historySocket(d HistoryData) string {
+	u := historyURL(d.Filter, d.Page)
+	_, q, _ := strings.Cut(u, "?")
+	if q == "" {
+		return "/ws/history"
+	}
+	return "/ws/history?" + q
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,12 +36,15 @@ func sample(t *testing.T, start, end string, st market.BatchStatus) *market.Snap
 		c := market.DayCell{Dataset: "daily", Date: d.Format(market.DateLayout), Status: market.DayPending}
 		switch {
 		case d.Weekday() == time.Saturday || d.Weekday() == time.Sunday:
-			c.Status = market.DaySkipped
+			c.Status, c.Closed = market.DaySkipped, true
 			s.Skipped++
+			s.Closed++
 		case i == 3:
 			c.Status, c.Attempt = market.DayFailed, 3
 			s.Failed++
 			s.Errors = append(s.Errors, market.ErrorEntry{Dataset: "daily", Date: c.Date, Error: "upstream timeout <b>", Time: began.Add(time.Minute), Attempt: 3})
+			s.RecentErrors = append(s.RecentErrors, market.ErrorRecord{Dataset: "daily", Date: c.Date, Message: "upstream timeout <b>", Time: began.Add(time.Minute), Attempt: 3, Final: true})
+			s.ErrorCount++
 		case i < 6:
 			c.Status, c.Rows, c.Attempt = market.DaySucceeded, 5321, 1
 			s.Success++
@@ -53,12 +59,13 @@ func sample(t *testing.T, start, end string, st market.BatchStatus) *market.Snap
 		}
 		if c.Status != market.DaySkipped {
 			i++
+			s.TradingDays++
 		}
 		s.Days = append(s.Days, c)
 		s.Total++
 	}
 	s.Current = s.Success + s.Failed + s.Skipped
-	s.ProgressPercent = float64(s.Current) * 100 / float64(s.Total)
+	s.ProgressPercent = market.Percent(s.Success+s.Failed, s.TradingDays, st.Finished())
 	s.RowsPerSecond = 1234.5
 	eta := began.Add(15 * time.Minute)
 	s.EstimatedCompletion = &eta
@@ -132,8 +139,9 @@ func TestPages(t *testing.T) {
 			require.Contains(t, html, `id="cell-daily-2024-02-29"`)
 
 			html = render(t, BatchPage(loc, done))
-			require.Contains(t, html, pick("completed: 5 succeeded, 1 failed, 2 skipped in 15m30s",
-				"批量同步完成: 成功5, 失败1, 跳过2, 耗时15分30秒"))
+			require.Contains(t, html, pick("completed: 5 loaded, 0 already loaded, 1 failed in 15m30s",
+				"批量同步完成: 成功5, 已有0, 失败1, 耗时15分30秒"))
+			require.Contains(t, html, pick("Retry 1 failed", "重试 1 个失败日"))
 			require.NotContains(t, html, `/cancel"`)
 
 			changed := []market.DayCell{run.Days[8], run.Days[9]}
@@ -163,7 +171,9 @@ func TestPages(t *testing.T) {
 				Filter: market.BatchFilter{Status: market.BatchCompleted}}))
 			require.Contains(t, html, `href="/batches?page=3&amp;status=completed"`)
 			require.Contains(t, html, `<option value="completed" selected`)
-			require.Contains(t, html, pick("Started by", "发起方"))
+			require.Contains(t, html, pick("Completed · 1 failed", "已完成 · 1 天失败"))
+			require.Contains(t, html, `ws-connect="/ws/history?page=2&amp;status=completed"`, "the page is live")
+			require.Contains(t, html, `id="hist-`+done.TaskID+`"`)
 
 			html = render(t, ErrorsPage(loc, ErrorsData{TaskID: run.TaskID, Total: 1, Page: 1, PageSize: 50,
 				Items: []market.ErrorRecord{{Dataset: "daily", Date: "2025-10-06", Attempt: 2, Message: "boom", Time: *run.StartTime}}}))
@@ -190,18 +200,44 @@ func TestPages(t *testing.T) {
 	}
 }
 
-func TestCatalogComplete(t *testing.T) {
+// TestEveryKeyExists reads every catalog key the pages and handlers name, literal or
+// built from a state, and checks that the catalog has it: a missing key fails here
+// instead of showing raw on a page.
+func TestEveryKeyExists(t *testing.T) {
 	t.Parallel()
-	for key, e := range catalog {
-		require.NotEmpty(t, e.en, key)
-		require.NotEmpty(t, e.zh, key)
-		require.Equal(t, strings.Count(e.en, "%"), strings.Count(e.zh, "%"), key)
+	literal := regexp.MustCompile(`"((?:action|batch|count|coverage|dashboard|day|err|errors|final|form|grid|history|lang|line|live|nav|notfound|error|origin|pager|priority|status|weekday|footer|month)\.[a-z0-9_.]+)"`)
+	var sources []string
+	for _, glob := range []string{"*.templ", "*.go", "../handlers/*.go"} {
+		files, err := filepath.Glob(glob)
+		require.NoError(t, err)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_templ.go") || strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			sources = append(sources, string(b))
+		}
 	}
+	seen := 0
+	for _, src := range sources {
+		for _, m := range literal.FindAllStringSubmatch(src, -1) {
+			seen++
+			require.True(t, HasKey(m[1]), "the catalog has no key %q", m[1])
+		}
+	}
+	require.Greater(t, seen, 100, "the scan found the pages' keys")
 	for _, st := range market.BatchStatuses() {
 		require.True(t, HasKey("status."+string(st)), st)
 	}
-	for _, st := range dayStates() {
-		require.True(t, HasKey("day."+string(st)), st)
+	for _, st := range cellStates() {
+		require.True(t, HasKey("day."+st), st)
+	}
+	for _, p := range prioritiesList() {
+		require.True(t, HasKey("priority."+itoa(p)), p)
+	}
+	for w := time.Sunday; w <= time.Saturday; w++ {
+		require.True(t, HasKey("weekday."+itoa(int(w))), w)
 	}
 }
 

@@ -351,7 +351,7 @@ func TestTwoServersShareOneDatabase(t *testing.T) {
 	require.True(t, found, "the final push has the status block")
 	status, _, _ = strings.Cut(status, `id="batch-controls"`)
 	require.Contains(t, status, "badge-cancelled")
-	require.Contains(t, status, fmt.Sprintf("cancelled: %d succeeded", snap.Success))
+	require.Contains(t, status, fmt.Sprintf("cancelled: %d loaded", snap.Success))
 
 	// SIGTERM: both exit cleanly, and B closes the socket with 1012 so browsers reconnect.
 	servers := []*server{a, b}

@@ -98,8 +98,9 @@ func TestSyncJSONAndExitCodes(t *testing.T) {
 	require.Equal(t, 10, snap.Total)
 	require.Equal(t, 2, snap.Success)
 	require.Equal(t, 8, snap.Skipped)
-	require.Contains(t, stderr.String(), "[10/10] 100.0%", "plain progress lines off a terminal")
-	require.Contains(t, stderr.String(), "completed: 2 succeeded, 0 failed, 8 skipped")
+	require.Contains(t, stderr.String(), "[2/2] 100.0%", "plain progress lines off a terminal: the two trading days")
+	require.Regexp(t, `closed=8 `, stderr.String(), "the National Day holiday, counted apart")
+	require.Regexp(t, `completed: \d loaded, \d already loaded, 0 failed`, stderr.String())
 	require.Contains(t, stdout.String(), `"end_time": "`, "times are shown")
 	require.Regexp(t, `"start_time": "[0-9T:.-]+\+08:00"`, stdout.String(), "in the display zone, Asia/Shanghai by default")
 

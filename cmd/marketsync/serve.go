@@ -10,6 +10,7 @@ import (
 	"time"
 	_ "time/tzdata" // Asia/Shanghai even where the system has no zone database
 
+	"github.com/marketsync/marketsync/handlers"
 	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/engine"
 )
@@ -41,6 +42,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if *workers < 0 {
 		return usageError("serve: --workers must be 0 or more")
 	}
+	origins, err := handlers.ParseOrigins(getenv("MARKETSYNC_CORS_ORIGINS"))
+	if err != nil {
+		return usageError("serve: MARKETSYNC_CORS_ORIGINS: %v", err)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return usageError("serve: --addr: %v", err)
@@ -56,7 +61,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	cfg.Wait, cfg.Listener, cfg.Zone = true, ln, zone
+	cfg.Wait, cfg.Listener, cfg.Zone, cfg.CORSOrigins = true, ln, zone, origins
 	a, err := app.New(ctx, cfg)
 	if ctx.Err() != nil {
 		return nil // stopped while waiting for the database

@@ -233,19 +233,22 @@ func (p *progress) show(s *market.Snapshot) {
 		const width = 30
 		filled := int(s.ProgressPercent / 100 * width)
 		bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-		fmt.Fprintf(p.w, "\r\033[K%s %5.1f%% %d/%d  ok %d  failed %d  skipped %d  %s rows %s",
-			bar, s.ProgressPercent, s.Current, s.Total, s.Success, s.Failed, s.Skipped,
+		fmt.Fprintf(p.w, "\r\033[K%s %5.1f%% %d/%d trading days  loaded %d  already %d  failed %d  %s rows %s",
+			bar, s.ProgressPercent, done(s), s.TradingDays, s.Success, s.AlreadyLoaded, s.Failed,
 			formatCount(s.RowsLoaded), p.eta(s))
 		p.drew = true
 		return
 	}
-	if s.Current == p.last && !s.Finished() {
+	if done(s) == p.last && !s.Finished() {
 		return
 	}
-	p.last = s.Current
-	fmt.Fprintf(p.w, "[%d/%d] %.1f%% success=%d failed=%d skipped=%d rows=%d %s| %s\n",
-		s.Current, s.Total, s.ProgressPercent, s.Success, s.Failed, s.Skipped, s.RowsLoaded, p.eta(s), s.Message)
+	p.last = done(s)
+	fmt.Fprintf(p.w, "[%d/%d] %.1f%% loaded=%d already=%d failed=%d closed=%d rows=%d %s| %s\n",
+		done(s), s.TradingDays, s.ProgressPercent, s.Success, s.AlreadyLoaded, s.Failed, s.Closed, s.RowsLoaded, p.eta(s), s.Message)
 }
+
+// done counts the trading days' work done: loaded, found loaded already, or failed.
+func done(s *market.Snapshot) int { return s.Success + s.AlreadyLoaded + s.Failed }
 
 func (p *progress) clear() {
 	if p.drew {

@@ -74,6 +74,7 @@ type App struct {
 
 	log      *slog.Logger
 	zone     *time.Location
+	cors     []string
 	ln       net.Listener
 	hold     <-chan struct{}
 	ownsPool bool
@@ -102,7 +103,8 @@ func New(ctx context.Context, cfg *Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Pool: c.Pool, Calendar: cal, Source: c.Source, log: c.Logger, zone: c.Zone, ln: c.Listener, hold: c.StartWorkers}
+	a := &App{Pool: c.Pool, Calendar: cal, Source: c.Source, log: c.Logger, zone: c.Zone, cors: c.CORSOrigins,
+		ln: c.Listener, hold: c.StartWorkers}
 	if a.Pool == nil {
 		// One connection per day in flight, plus the queue's, the listeners' and requests'.
 		a.Pool, err = connect(ctx, c.DatabaseURL, max(c.Engine.Parallelism, 0)+10, c.Logger, c.Wait)
@@ -158,7 +160,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.ln != nil {
 		start(func() error { return a.HTTP.Listener(a.ln) })
 		a.log.Info(fmt.Sprintf("serving http://%s", displayAddr(a.ln.Addr())), "addr", a.ln.Addr().String(),
-			"workers", a.Engine.Parallelism(), "tz", a.zone.String())
+			"workers", a.Engine.Parallelism(), "tz", a.zone.String(), "cors_origins", a.cors)
 	}
 
 	var runErr error

@@ -29,14 +29,25 @@ func New() (*Calendar, error) {
 	return Parse(closuresFile)
 }
 
-// Parse builds a calendar from closure data: one ISO date a line, '#' comments. The
-// calendar covers January 1 of the first year listed through December 31 of the last.
+// Parse builds a calendar from closure data: one ISO date a line, '#' comments, and
+// optionally a line "first YYYY-MM-DD" naming the exchanges' first trading day. The
+// calendar covers that day (else January 1 of the first year listed) through December 31
+// of the last year listed.
 func Parse(data string) (*Calendar, error) {
 	c := &Calendar{closed: make(map[time.Time]bool)}
+	var first time.Time
 	sc := bufio.NewScanner(strings.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if v, ok := strings.CutPrefix(line, "first "); ok {
+			d, err := time.Parse(market.DateLayout, strings.TrimSpace(v))
+			if err != nil {
+				return nil, fmt.Errorf("calendar data line %d: %w", n, err)
+			}
+			first = d
 			continue
 		}
 		d, err := time.Parse(market.DateLayout, line)
@@ -58,6 +69,9 @@ func Parse(data string) (*Calendar, error) {
 		return nil, fmt.Errorf("calendar data lists no closures")
 	}
 	c.first = time.Date(c.first.Year(), 1, 1, 0, 0, 0, 0, time.UTC)
+	if !first.IsZero() {
+		c.first = first
+	}
 	c.last = time.Date(c.last.Year(), 12, 31, 0, 0, 0, 0, time.UTC)
 	return c, nil
 }
@@ -71,8 +85,7 @@ func (c *Calendar) Last() time.Time { return c.last }
 // Check returns ErrOutsideCalendar when d is outside the data.
 func (c *Calendar) Check(d time.Time) error {
 	if d.Before(c.first) || d.After(c.last) {
-		return fmt.Errorf("%w: %s (the calendar covers %s to %s)", market.ErrOutsideCalendar,
-			d.Format(market.DateLayout), c.first.Format(market.DateLayout), c.last.Format(market.DateLayout))
+		return &market.CalendarError{Date: d, First: c.first, Last: c.last}
 	}
 	return nil
 }

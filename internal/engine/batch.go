@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/marketsync/marketsync/internal/catalog"
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/store"
 )
@@ -25,7 +27,7 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 	b := &store.Batch{
 		Datasets: p.datasets, Start: p.start, End: p.end, Force: spec.Force, Priority: p.priority,
 		Status: market.BatchQueued, Queue: e.cfg.Queue, Total: len(p.days), TradingDays: p.trading,
-		CreatedBy: p.createdBy, CreatedFrom: spec.CreatedFrom,
+		CreatedBy: string(p.createdBy), CreatedFrom: spec.CreatedFrom,
 	}
 	base := fmt.Sprintf("%s_%s_%d", dateString(p.start), dateString(p.end), e.cfg.Now().Unix())
 	err = e.inTx(ctx, func(tx pgx.Tx) error {
@@ -61,17 +63,16 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 }
 
 // Cancel stops the batch: days not started are cancelled at once, running days have
-// their context cancelled (in whichever process runs them) and roll back. The batch
-// ends cancelled when its last running day has rolled back.
+// their context cancelled (in whichever process runs them: announced on CancelChannel)
+// and roll back. The batch ends cancelled when its last running day has rolled back.
 func (e *Engine) Cancel(ctx context.Context, taskID string, who market.Actor) error {
-	running := 0
 	err := e.inTx(ctx, func(tx pgx.Tx) error {
 		b, err := store.LockBatch(ctx, tx, taskID)
 		if err != nil {
 			return err
 		}
-		if b.Status.Finished() {
-			return fmt.Errorf("%w: batch %s is already %s", market.ErrConflict, taskID, b.Status)
+		if err := refuse(b, market.ActionCancel, 0, 0); err != nil {
+			return err
 		}
 		if err := store.SetCancelling(ctx, tx, b.ID, who.String()); err != nil {
 			return err
@@ -82,24 +83,27 @@ func (e *Engine) Cancel(ctx context.Context, taskID string, who market.Actor) er
 		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
 			return err
 		}
-		jobs, err := store.RunningJobs(ctx, tx, b.ID)
-		if err != nil {
+		if err := announceStop(ctx, tx, b.ID); err != nil {
 			return err
-		}
-		running = len(jobs)
-		for _, id := range jobs {
-			// At commit, River cancels the job's context in whichever process runs it.
-			if _, err := e.river.JobCancelTx(ctx, tx, id); err != nil {
-				return fmt.Errorf("cancelling the running day of job %d: %w", id, err)
-			}
 		}
 		return notify(ctx, tx, taskID)
 	})
 	if err != nil {
 		return err
 	}
-	e.log.Info("batch cancel requested", "task_id", taskID, "by", who.String(), "running_days", running)
+	e.log.Info("batch cancel requested", "task_id", taskID, "by", who.String())
 	return nil
+}
+
+// refuse returns ErrConflict, saying why, when b's state does not allow a.
+func refuse(b *store.Batch, a market.Action, failed, cancelled int) error {
+	if b.Status.Allows(a, failed, cancelled) {
+		return nil
+	}
+	if a == market.ActionRetry && b.Status != market.BatchCancelling {
+		return fmt.Errorf("%w: batch %s has no failed or unfinished days to retry", market.ErrConflict, b.TaskID)
+	}
+	return fmt.Errorf("%w: batch %s is %s, which does not allow %s", market.ErrConflict, b.TaskID, b.Status, a)
 }
 
 // Pause stops new days of the batch from starting; days in flight finish. Jobs of the
@@ -110,8 +114,8 @@ func (e *Engine) Pause(ctx context.Context, taskID string, who market.Actor) err
 		if err != nil {
 			return err
 		}
-		if b.Status != market.BatchQueued && b.Status != market.BatchRunning {
-			return fmt.Errorf("%w: batch %s is %s and cannot be paused", market.ErrConflict, taskID, b.Status)
+		if err := refuse(b, market.ActionPause, 0, 0); err != nil {
+			return err
 		}
 		if err := store.SetBatchStatus(ctx, tx, b.ID, market.BatchPaused, ""); err != nil {
 			return err
@@ -132,8 +136,8 @@ func (e *Engine) Resume(ctx context.Context, taskID string, who market.Actor) er
 		if err != nil {
 			return err
 		}
-		if b.Status != market.BatchPaused {
-			return fmt.Errorf("%w: batch %s is %s, not paused", market.ErrConflict, taskID, b.Status)
+		if err := refuse(b, market.ActionResume, 0, 0); err != nil {
+			return err
 		}
 		if err := store.Reopen(ctx, tx, b.ID); err != nil {
 			return err
@@ -169,8 +173,12 @@ func (e *Engine) Retry(ctx context.Context, taskID string, who market.Actor) (in
 		if err != nil {
 			return err
 		}
-		if b.Status == market.BatchCancelling {
-			return fmt.Errorf("%w: batch %s is still cancelling", market.ErrConflict, taskID)
+		c, err := store.CountDays(ctx, tx, b.ID)
+		if err != nil {
+			return err
+		}
+		if err := refuse(b, market.ActionRetry, c.Failed, c.Cancelled); err != nil {
+			return err
 		}
 		from := []market.DayStatus{market.DayFailed}
 		if b.Status.Finished() {
@@ -179,9 +187,6 @@ func (e *Engine) Retry(ctx context.Context, taskID string, who market.Actor) (in
 		days, err := store.Requeue(ctx, tx, b.ID, from...)
 		if err != nil {
 			return err
-		}
-		if len(days) == 0 {
-			return fmt.Errorf("%w: batch %s has no failed days to retry", market.ErrConflict, taskID)
 		}
 		n = len(days)
 		if b.Status != market.BatchPaused {
@@ -203,21 +208,29 @@ func (e *Engine) Retry(ctx context.Context, taskID string, who market.Actor) (in
 	return n, err
 }
 
+// recentErrorCount is how many of the newest failed attempts a snapshot carries.
+const recentErrorCount = 10
+
 // Snapshot returns the progress of the batch taskID, with its grid of days. The batch
-// row is read every time; its days are read again only when its version moved.
+// row is read every time; its days and errors are read again only when its version
+// moved.
 func (e *Engine) Snapshot(ctx context.Context, taskID string) (*market.Snapshot, error) {
 	b, err := store.BatchByTaskID(ctx, e.pool, taskID)
 	if err != nil {
 		return nil, err
 	}
-	days, ok := e.days.get(b.ID, b.Version)
+	c, ok := e.days.get(b.ID, b.Version)
 	if !ok {
-		if days, err = store.Days(ctx, e.pool, b.ID); err != nil {
+		c = cachedDays{version: b.Version}
+		if c.days, err = store.Days(ctx, e.pool, b.ID); err != nil {
 			return nil, fmt.Errorf("loading days of %s: %w", taskID, err)
 		}
-		e.days.put(b.ID, b.Version, days)
+		if c.errs.items, c.errs.total, err = store.Errors(ctx, e.pool, b.ID, recentErrorCount, 0); err != nil {
+			return nil, fmt.Errorf("loading errors of %s: %w", taskID, err)
+		}
+		e.days.put(b.ID, c)
 	}
-	return buildSnapshot(b, days, e.cfg.Now(), e.Parallelism()), nil
+	return buildSnapshot(b, c.days, c.errs, e.cfg.Now(), e.Parallelism()), nil
 }
 
 // Batches lists batches newest first, and how many match the filter in all.
@@ -265,14 +278,23 @@ func (e *Engine) summaries(items []store.BatchListItem) []market.BatchSummary {
 	now := e.cfg.Now()
 	out := make([]market.BatchSummary, len(items))
 	for i, it := range items {
-		out[i] = market.BatchSummary{
+		c := it.Counts
+		b := market.BatchSummary{
 			TaskID: it.TaskID, Status: it.Status, Datasets: it.Datasets,
 			StartDate: dateString(it.Start), EndDate: dateString(it.End), Total: it.Total,
-			Success: it.Success, Failed: it.Failed, Skipped: it.Skipped, RowsLoaded: it.Rows,
-			Priority: it.Priority, CreatedAt: it.CreatedAt, CreatedBy: it.CreatedBy,
-			StartTime: it.StartedAt, EndTime: it.FinishedAt,
-			Message: message(it.Status, it.Message, it.Counts, it.Total, nil, elapsed(it.StartedAt, it.FinishedAt, now)),
+			Success: c.Success, Failed: c.Failed, Skipped: c.Skipped(), Closed: c.Closed,
+			AlreadyLoaded: c.AlreadyLoaded, Cancelled: c.Cancelled, Pending: c.Pending, Running: c.Running,
+			TradingDays: it.TradingDays, RowsLoaded: c.Rows, Priority: it.Priority,
+			ProgressPercent: market.Percent(c.Success+c.Failed+c.AlreadyLoaded, it.TradingDays, it.Status.Finished()),
+			CreatedAt:       it.CreatedAt, CreatedBy: it.CreatedBy, StartTime: it.StartedAt, EndTime: it.FinishedAt,
+			Reason: it.Message,
 		}
+		if it.StartedAt != nil {
+			secs := math.Round(it.Duration(now).Seconds()*10) / 10
+			b.DurationSeconds = &secs
+		}
+		b.Message = catalog.SummaryLine(catalog.EN, b)
+		out[i] = b
 	}
 	return out
 }
@@ -306,18 +328,52 @@ func (e *Engine) Coverage(ctx context.Context, dataset string, start, end time.T
 	}
 	cov := &market.Coverage{Dataset: ds.Name, Start: dateString(start), End: dateString(end)}
 	for _, d := range days {
-		cd := market.CoverageDay{Date: dateString(d), Status: "missing"}
+		cd := market.CoverageDay{Date: dateString(d), Status: market.CoverageMissing}
 		if c, ok := loaded[d]; ok {
-			cd.Status, cd.Rows, cd.SyncedAt = "loaded", c.Rows, c.SyncedAt
+			cd.Status, cd.Rows, cd.SyncedAt = market.CoverageLoaded, c.Rows, c.SyncedAt
 			cov.Loaded++
 		} else if failed[d] {
-			cd.Status = "failed"
+			cd.Status = market.CoverageFailed
 			cov.FailedN++
 		} else {
 			cov.Missing++
 		}
 		cov.Days = append(cov.Days, cd)
 	}
+	return cov, nil
+}
+
+// CoverageYears are the first and the last year the coverage map can show: the
+// calendar's, up to today.
+func (e *Engine) CoverageYears() (first, last int) {
+	end := e.cal.Last()
+	if today := market.Today(e.cfg.Now()); today.Before(end) {
+		end = today
+	}
+	return e.cal.First().Year(), end.Year()
+}
+
+// CoverageYear is Coverage of one year, up to today; a year outside CoverageYears is
+// moved to the nearer of them.
+func (e *Engine) CoverageYear(ctx context.Context, dataset string, year int) (*market.Coverage, error) {
+	first, last := e.CoverageYears()
+	year = max(min(year, last), first)
+	start := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC)
+	if start.Before(e.cal.First()) {
+		start = e.cal.First()
+	}
+	end := time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC)
+	if today := market.Today(e.cfg.Now()); today.Before(end) {
+		end = today
+	}
+	if e.cal.Last().Before(end) {
+		end = e.cal.Last()
+	}
+	cov, err := e.Coverage(ctx, dataset, start, end)
+	if err != nil {
+		return nil, err
+	}
+	cov.Year = year
 	return cov, nil
 }
 

@@ -146,11 +146,12 @@ type Engine struct {
 	stopping atomic.Bool
 	ready    chan struct{}
 	days     dayCache
+	inflight inflight
 }
 
-// dayCache keeps the days of recently viewed batches by batch version: many viewers and
-// API clients of one batch cost one read of its days per change, not one per request.
-// The slices it holds are never modified.
+// dayCache keeps the days and newest errors of recently viewed batches by batch
+// version: many viewers and API clients of one batch cost one read per change, not one
+// per request. The slices it holds are never modified.
 type dayCache struct {
 	mu sync.Mutex
 	m  map[int64]cachedDays
@@ -159,26 +160,27 @@ type dayCache struct {
 type cachedDays struct {
 	version int64
 	days    []store.Day
+	errs    recentErrors
 }
 
 // dayCacheSize bounds the cache; past it, it starts over.
 const dayCacheSize = 256
 
-func (c *dayCache) get(batchID, version int64) ([]store.Day, bool) {
+func (c *dayCache) get(batchID, version int64) (cachedDays, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	d, ok := c.m[batchID]
-	return d.days, ok && d.version == version
+	return d, ok && d.version == version
 }
 
-func (c *dayCache) put(batchID, version int64, days []store.Day) {
+func (c *dayCache) put(batchID int64, d cachedDays) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= dayCacheSize {
 		c.m = make(map[int64]cachedDays)
 	}
-	if d, ok := c.m[batchID]; !ok || d.version <= version {
-		c.m[batchID] = cachedDays{version: version, days: days}
+	if old, ok := c.m[batchID]; !ok || old.version <= d.version {
+		c.m[batchID] = d
 	}
 }
 
@@ -271,6 +273,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	sweepCtx, stopSweeping := context.WithCancel(ctx)
 	defer stopSweeping()
 	go e.sweepLoop(sweepCtx)
+	go e.listenStops(sweepCtx)
 	select {
 	case <-ctx.Done():
 	case <-e.river.Stopped():
@@ -382,18 +385,10 @@ func workerOf(name string) (int32, bool) {
 }
 
 // minLevel drops River's records below a level: its info logs are per job and noisy,
-// and the engine logs every day itself. It also drops River's warning for a job cancelled
-// from another process, which is how every cancel of a running day works here.
+// and the engine logs every day itself.
 type minLevel struct {
 	min slog.Level
 	slog.Handler
-}
-
-func (m minLevel) Handle(ctx context.Context, r slog.Record) error {
-	if strings.HasSuffix(r.Message, "job cancelled remotely") {
-		return nil
-	}
-	return m.Handler.Handle(ctx, r)
 }
 
 func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {

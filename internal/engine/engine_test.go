@@ -202,7 +202,7 @@ func TestSyncTwoMonthsLoadsEveryTradingDayOnce(t *testing.T) {
 	require.NotNil(t, final.EndTime)
 	require.NotNil(t, final.DurationSeconds)
 	require.Nil(t, final.EstimatedCompletion)
-	require.Contains(t, final.Message, "completed: 39 succeeded, 0 failed, 22 skipped in ")
+	require.Contains(t, final.Message, "completed: 39 loaded, 0 already loaded, 0 failed in ")
 
 	days, err := e.cal.TradingDays(date("2025-09-01"), date("2025-10-31"))
 	require.NoError(t, err)

@@ -114,7 +114,7 @@ func TestTransientErrorsAreRetriedAndKept(t *testing.T) {
 	require.Len(t, final.Errors, 1)
 	require.Equal(t, "2025-07-09", final.Errors[0].Date)
 	require.Contains(t, final.Errors[0].Error, "connection reset by peer (call 3)")
-	require.Contains(t, final.Message, "3 succeeded, 1 failed")
+	require.Contains(t, final.Message, "3 loaded, 0 already loaded, 1 failed")
 
 	recs, total, err := e.engine.Errors(context.Background(), final.TaskID, 10, 0)
 	require.NoError(t, err)

@@ -28,7 +28,7 @@ type plan struct {
 	days       []store.Day
 	trading    int
 	priority   int
-	createdBy  string
+	createdBy  market.Origin
 }
 
 // plan checks spec and decides the batch's days. Every mistake is an input error that

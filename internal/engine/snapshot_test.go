@@ -33,11 +33,13 @@ func TestSnapshotCountsAndETA(t *testing.T) {
 		day("2025-10-15", market.DayPending, nil, nil),
 	}
 	days[4].Error = &msg
-	b := &store.Batch{TaskID: "x", Status: market.BatchRunning, Total: len(days), StartedAt: at(0)}
-	s := buildSnapshot(b, days, *at(25), 2)
+	b := &store.Batch{TaskID: "x", Status: market.BatchRunning, Total: len(days), TradingDays: len(days), StartedAt: at(0), RunStartedAt: at(0)}
+	s := buildSnapshot(b, days, recentErrors{}, *at(25), 2)
 	require.Equal(t, 3, s.Success)
 	require.Equal(t, 1, s.Failed)
 	require.Equal(t, 2, s.Skipped)
+	require.Equal(t, 2, s.AlreadyLoaded, "trading days skipped: loaded already")
+	require.Equal(t, 0, s.Closed)
 	require.Equal(t, 6, s.Current)
 	require.Equal(t, 60.0, s.ProgressPercent)
 	require.Equal(t, "2025-10-10", *s.CurrentDate)
@@ -51,6 +53,6 @@ func TestSnapshotCountsAndETA(t *testing.T) {
 	require.Equal(t, "syncing 2025-10-10... (60.0%)", s.Message)
 
 	// Before enough days for a measured rate: the mean day over the parallelism.
-	early := buildSnapshot(b, append([]store.Day{days[2]}, days[7:]...), *at(10), 2)
+	early := buildSnapshot(b, append([]store.Day{days[2]}, days[7:]...), recentErrors{}, *at(10), 2)
 	require.Equal(t, at(10+3*5), early.EstimatedCompletion)
 }

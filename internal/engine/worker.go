@@ -46,6 +46,9 @@ func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 	if err != nil {
 		return river.JobCancel(err)
 	}
+	// Tracked before the claim: a stop announced from then on cancels the day.
+	ctx, done := e.inflight.track(ctx, ref.BatchID)
+	defer done()
 	b, claimed, err := store.ClaimDay(ctx, e.pool, store.ClaimParams{
 		DayRef: ref, JobID: job.ID, Attempt: job.Attempt, Channel: ProgressChannel})
 	if err != nil {
@@ -330,7 +333,7 @@ func (e *Engine) failBatch(ctx context.Context, tx pgx.Tx, b *store.Batch, reaso
 		return err
 	}
 	e.log.Error("batch failed: "+reason, "task_id", b.TaskID)
-	return nil
+	return announceStop(ctx, tx, b.ID)
 }
 
 // logDay logs a finished day as "[n/total] (p%)", and the batch's outcome when the day

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -25,6 +26,18 @@ type Loader interface {
 	Snapshot(ctx context.Context, taskID string) (*market.Snapshot, error)
 	// Overview returns the dashboard's lists, n batches each at most.
 	Overview(ctx context.Context, n int) (*market.Overview, error)
+	// CoverageYear returns what is loaded of dataset in year.
+	CoverageYear(ctx context.Context, dataset string, year int) (*market.Coverage, error)
+	// Batches returns the batches f selects, and how many match in all.
+	Batches(ctx context.Context, f market.BatchFilter) ([]market.BatchSummary, int, error)
+}
+
+// HistoryPage is one page of the history: the filter and page it shows, its batches and
+// how many match the filter in all.
+type HistoryPage struct {
+	Filter market.BatchFilter
+	Items  []market.BatchSummary
+	Total  int
 }
 
 // Renderer turns state into the bytes sent to a browser (htmx out-of-band fragments).
@@ -39,6 +52,11 @@ type Renderer interface {
 	// RenderDashboard renders the dashboard's change from prev to next in lang: rows that
 	// changed, came or went, and the counts; with prev nil, the whole lists.
 	RenderDashboard(lang string, prev, next *market.Overview) ([]byte, error)
+	// RenderCoverage renders the days of a coverage map that changed from prev to next;
+	// with prev nil, every day.
+	RenderCoverage(lang string, prev, next *market.Coverage) ([]byte, error)
+	// RenderHistory renders a history page's change from prev to next, as the dashboard's.
+	RenderHistory(lang string, prev, next *HistoryPage) ([]byte, error)
 }
 
 // Block is one part of a page that a push replaces whole, by its element id.
@@ -86,16 +104,40 @@ type HubConfig struct {
 	Now func() time.Time
 }
 
-// Topic names what a subscriber watches: one batch or the dashboard.
-type Topic string
+// Topic names what a subscriber watches: one batch, the dashboard, one dataset's year of
+// coverage, or one page of the history. The last three are lists that any batch's change
+// may touch.
+type Topic struct {
+	key  string
+	list bool
+	view func(h *Hub) view
+}
 
-// DashboardTopic is the dashboard's list of running batches; every batch change touches it.
-const DashboardTopic Topic = "dashboard"
-
-const batchPrefix = "batch/"
+// String is the topic's key, for logs.
+func (t Topic) String() string { return t.key }
 
 // BatchTopic is the topic of the batch taskID.
-func BatchTopic(taskID string) Topic { return Topic(batchPrefix + taskID) }
+func BatchTopic(taskID string) Topic {
+	return Topic{key: "batch/" + taskID, view: func(h *Hub) view { return &batchView{hub: h, taskID: taskID} }}
+}
+
+// DashboardTopic is the dashboard's lists of running and latest finished batches.
+func DashboardTopic() Topic {
+	return Topic{key: "dashboard", list: true, view: func(h *Hub) view { return &dashboardView{hub: h} }}
+}
+
+// CoverageTopic is the coverage map of dataset in year.
+func CoverageTopic(dataset string, year int) Topic {
+	return Topic{key: fmt.Sprintf("coverage/%s/%d", dataset, year), list: true,
+		view: func(h *Hub) view { return &coverageView{hub: h, dataset: dataset, year: year} }}
+}
+
+// HistoryTopic is one page of the batch history, f giving its filter and page (Limit,
+// Offset).
+func HistoryTopic(f market.BatchFilter) Topic {
+	return Topic{key: fmt.Sprintf("history/%s/%s/%d/%d", f.StatusFilter(), f.Dataset, f.Limit, f.Offset), list: true,
+		view: func(h *Hub) view { return &historyView{hub: h, filter: f} }}
+}
 
 // ErrClosed is returned by Subscribe after Shutdown.
 var ErrClosed = errors.New("live: hub is shut down")
@@ -104,7 +146,7 @@ var ErrClosed = errors.New("live: hub is shut down")
 // Restart, RFC 6455 registry) rather than 1001: htmx's ws extension reconnects after it,
 // so a browser moves to the restarted or another instance by itself.
 const (
-	CloseServiceRestart = 1012
+	CloseServiceRestart = websocket.CloseServiceRestart
 	ShutdownMessage     = "server shutting down"
 )
 
@@ -122,7 +164,7 @@ type Hub struct {
 	readyOnce sync.Once
 
 	mu     sync.Mutex
-	topics map[Topic]*topic
+	topics map[string]*topic
 	closed bool
 }
 
@@ -174,7 +216,7 @@ func NewHub(pool *pgxpool.Pool, cfg *HubConfig, logger *slog.Logger) (*Hub, erro
 		ctx:    ctx,
 		cancel: cancel,
 		ready:  make(chan struct{}),
-		topics: make(map[Topic]*topic),
+		topics: make(map[string]*topic),
 	}, nil
 }
 
@@ -230,15 +272,17 @@ func (h *Hub) listen(ctx context.Context) (listened bool, err error) {
 	}
 }
 
-// notify marks the batch's topic and the dashboard as changed.
+// notify marks the batch's topic and every list as changed.
 func (h *Hub) notify(taskID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if t := h.topics[BatchTopic(taskID)]; t != nil {
+	if t := h.topics[BatchTopic(taskID).key]; t != nil {
 		t.poke(t.wake)
 	}
-	if t := h.topics[DashboardTopic]; t != nil {
-		t.poke(t.wake)
+	for _, t := range h.topics {
+		if t.list {
+			t.poke(t.wake)
+		}
 	}
 }
 
@@ -253,24 +297,18 @@ func (h *Hub) wakeAll() {
 // Subscribe registers a viewer of topic who reads lang. The subscription receives the
 // full current state at once, then updates; Close it when the viewer leaves.
 func (h *Hub) Subscribe(tp Topic, lang string) (*Subscription, error) {
-	var v view
-	switch {
-	case tp == DashboardTopic:
-		v = &dashboardView{hub: h}
-	case len(tp) > len(batchPrefix) && string(tp[:len(batchPrefix)]) == batchPrefix:
-		v = &batchView{hub: h, taskID: string(tp[len(batchPrefix):])}
-	default:
-		return nil, fmt.Errorf("live: unknown topic %q", tp)
+	if tp.view == nil {
+		return nil, fmt.Errorf("live: unknown topic %q", tp.key)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrClosed
 	}
-	t := h.topics[tp]
+	t := h.topics[tp.key]
 	if t == nil {
-		t = newTopic(h, tp, v)
-		h.topics[tp] = t
+		t = newTopic(h, tp, tp.view(h))
+		h.topics[tp.key] = t
 		go t.run()
 	}
 	sub := &Subscription{

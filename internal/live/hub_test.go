@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -49,6 +50,14 @@ func (b *batches) Snapshot(_ context.Context, id string) (*market.Snapshot, erro
 	c := *s
 	c.Days = append([]market.DayCell(nil), s.Days...)
 	return &c, nil
+}
+
+func (b *batches) CoverageYear(_ context.Context, ds string, year int) (*market.Coverage, error) {
+	return &market.Coverage{Dataset: ds, Year: year}, nil
+}
+
+func (b *batches) Batches(context.Context, market.BatchFilter) ([]market.BatchSummary, int, error) {
+	return nil, 0, nil
 }
 
 func (b *batches) Overview(context.Context, int) (*market.Overview, error) {
@@ -109,6 +118,14 @@ func (r *renderer) RenderDashboard(lang string, _, next *market.Overview) ([]byt
 		ids = append(ids, fmt.Sprintf("%s:%d", a.TaskID, a.Success))
 	}
 	return fmt.Appendf(nil, "%s dashboard %s", lang, strings.Join(ids, ",")), nil
+}
+
+func (r *renderer) RenderCoverage(lang string, _, next *market.Coverage) ([]byte, error) {
+	return fmt.Appendf(nil, "%s coverage %s %d", lang, next.Dataset, next.Year), nil
+}
+
+func (r *renderer) RenderHistory(lang string, _, next *live.HistoryPage) ([]byte, error) {
+	return fmt.Appendf(nil, "%s history %d", lang, next.Total), nil
 }
 
 type fixture struct {
@@ -398,7 +415,7 @@ func TestSlowClientIsDroppedWithoutBlockingOthers(t *testing.T) {
 	f.hub.Shutdown()
 	require.NoError(t, <-goodDone)
 	good.mu.Lock()
-	require.Equal(t, live.CloseFrame(1012, "server shutting down"), good.closed)
+	require.Equal(t, websocket.FormatCloseMessage(websocket.CloseServiceRestart, "server shutting down"), good.closed)
 	good.mu.Unlock()
 	_, err = f.hub.Subscribe(live.BatchTopic("slow-1"), "en")
 	require.ErrorIs(t, err, live.ErrClosed)
@@ -407,7 +424,7 @@ func TestSlowClientIsDroppedWithoutBlockingOthers(t *testing.T) {
 func TestDashboardHearsEveryBatch(t *testing.T) {
 	t.Parallel()
 	f := setup(t, live.HubConfig{Interval: 10 * time.Millisecond})
-	sub, err := f.hub.Subscribe(live.DashboardTopic, "zh")
+	sub, err := f.hub.Subscribe(live.DashboardTopic(), "zh")
 	require.NoError(t, err)
 	defer sub.Close()
 	require.Equal(t, "zh dashboard ", receive(t, sub))

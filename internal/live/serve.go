@@ -1,16 +1,10 @@
 package live
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
-)
 
-// WebSocket message types (RFC 6455), as gorilla-style connections number them.
-const (
-	textMessage  = 1
-	closeMessage = 8
-	pingMessage  = 9
+	"github.com/fasthttp/websocket"
 )
 
 // Conn is the writing side of a WebSocket connection; *websocket.Conn of
@@ -37,27 +31,19 @@ func (h *Hub) Serve(sub *Subscription, conn Conn) error {
 			if err := conn.SetWriteDeadline(h.cfg.Now().Add(h.cfg.WriteTimeout)); err != nil {
 				return fmt.Errorf("setting write deadline: %w", err)
 			}
-			if err := conn.WriteMessage(textMessage, msg); err != nil {
+			if err := conn.WriteMessage(websocket.TextMessage, msg); err != nil {
 				return fmt.Errorf("writing to subscriber: %w", err)
 			}
 		case <-ping.C:
-			if err := conn.WriteControl(pingMessage, nil, h.cfg.Now().Add(h.cfg.WriteTimeout)); err != nil {
+			if err := conn.WriteControl(websocket.PingMessage, nil, h.cfg.Now().Add(h.cfg.WriteTimeout)); err != nil {
 				return fmt.Errorf("pinging subscriber: %w", err)
 			}
 		case <-sub.Done():
 			if code, reason := sub.CloseReason(); code != 0 {
 				// Best effort: the client may be gone already.
-				_ = conn.WriteControl(closeMessage, CloseFrame(code, reason), h.cfg.Now().Add(time.Second))
+				_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), h.cfg.Now().Add(time.Second))
 			}
 			return nil
 		}
 	}
-}
-
-// CloseFrame is the payload of a close frame: the code, then the reason.
-func CloseFrame(code int, reason string) []byte {
-	b := make([]byte, 2+len(reason))
-	binary.BigEndian.PutUint16(b, uint16(code))
-	copy(b[2:], reason)
-	return b
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/marketsync/marketsync/internal/market"
 )
 
@@ -23,7 +25,8 @@ type view interface {
 // Only its loop sends to its subscribers' mailboxes.
 type topic struct {
 	hub    *Hub
-	key    Topic
+	key    string
+	list   bool
 	view   view
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -35,11 +38,12 @@ type topic struct {
 	subs map[*Subscription]struct{}
 }
 
-func newTopic(h *Hub, key Topic, v view) *topic {
+func newTopic(h *Hub, tp Topic, v view) *topic {
 	ctx, cancel := context.WithCancel(h.ctx)
 	return &topic{
 		hub:    h,
-		key:    key,
+		key:    tp.key,
+		list:   tp.list,
 		view:   v,
 		ctx:    ctx,
 		cancel: cancel,
@@ -70,11 +74,11 @@ const retryDelay = time.Second
 func (t *topic) run() {
 	cfg := &t.hub.cfg
 	var (
-		timer  *time.Timer
-		tick   <-chan time.Time
-		dirty  bool
-		tokens = float64(cfg.Burst)
-		filled = cfg.Now()
+		timer *time.Timer
+		tick  <-chan time.Time
+		dirty bool
+		// Each push takes a token of Burst that refills one per Interval.
+		limit = rate.NewLimiter(rate.Every(cfg.Interval), cfg.Burst)
 	)
 	defer func() {
 		if timer != nil {
@@ -85,19 +89,16 @@ func (t *topic) run() {
 		timer = time.NewTimer(d)
 		tick = timer.C
 	}
-	// budget refills the budget and returns how long until it holds a push.
-	budget := func() time.Duration {
-		now := cfg.Now()
-		tokens = min(float64(cfg.Burst), tokens+float64(now.Sub(filled))/float64(cfg.Interval))
-		filled = now
-		if tokens >= 1 {
-			return 0
-		}
-		return time.Duration((1 - tokens) * float64(cfg.Interval))
+	// wait is how long until the budget holds a push.
+	wait := func() time.Duration {
+		r := limit.ReserveN(cfg.Now(), 1)
+		d := r.DelayFrom(cfg.Now())
+		r.CancelAt(cfg.Now())
+		return d
 	}
 	push := func() {
 		dirty = false
-		tokens--
+		limit.AllowN(cfg.Now(), 1)
 		if !t.update() {
 			dirty = true
 			if tick == nil {
@@ -119,8 +120,8 @@ func (t *topic) run() {
 			if tick != nil {
 				continue // a push (or a retry of a failed load) is already scheduled
 			}
-			if wait := budget(); wait > 0 {
-				schedule(wait)
+			if d := wait(); d > 0 {
+				schedule(d)
 				continue
 			}
 			push()
@@ -129,8 +130,8 @@ func (t *topic) run() {
 			if tick != nil {
 				continue // a push is already scheduled
 			}
-			if wait := max(cfg.Settle, budget()); wait > 0 {
-				schedule(wait)
+			if d := max(cfg.Settle, wait()); d > 0 {
+				schedule(d)
 				continue
 			}
 			push()
@@ -139,8 +140,8 @@ func (t *topic) run() {
 			if !dirty {
 				continue
 			}
-			if wait := budget(); wait > 0 {
-				schedule(wait)
+			if d := wait(); d > 0 {
+				schedule(d)
 				continue
 			}
 			push()
@@ -305,6 +306,59 @@ func (v *dashboardView) render(lang string, full bool) ([]byte, error) {
 		prev = nil
 	}
 	return v.hub.cfg.Renderer.RenderDashboard(lang, prev, v.cur)
+}
+
+// coverageView is one dataset's year of coverage, now and at the refresh before.
+type coverageView struct {
+	hub       *Hub
+	dataset   string
+	year      int
+	prev, cur *market.Coverage
+}
+
+func (v *coverageView) loaded() bool { return v.cur != nil }
+
+func (v *coverageView) refresh(ctx context.Context) error {
+	next, err := v.hub.cfg.Loader.CoverageYear(ctx, v.dataset, v.year)
+	if err != nil {
+		return err
+	}
+	v.prev, v.cur = v.cur, next
+	return nil
+}
+
+func (v *coverageView) render(lang string, full bool) ([]byte, error) {
+	prev := v.prev
+	if full {
+		prev = nil
+	}
+	return v.hub.cfg.Renderer.RenderCoverage(lang, prev, v.cur)
+}
+
+// historyView is one page of the history, now and at the refresh before.
+type historyView struct {
+	hub       *Hub
+	filter    market.BatchFilter
+	prev, cur *HistoryPage
+}
+
+func (v *historyView) loaded() bool { return v.cur != nil }
+
+func (v *historyView) refresh(ctx context.Context) error {
+	items, total, err := v.hub.cfg.Loader.Batches(ctx, v.filter)
+	if err != nil {
+		return err
+	}
+	v.prev, v.cur = v.cur, &HistoryPage{Filter: v.filter, Items: items, Total: total}
+	return nil
+}
+
+func (v *historyView) render(lang string, full bool) ([]byte, error) {
+	prev := v.prev
+	if full {
+		prev = nil
+	}
+	return v.hub.cfg.Renderer.RenderHistory(lang, prev, v.cur)
 }
 
 // ChangedCells returns the cells of next that are new or differ from prev, in next's

@@ -2,6 +2,7 @@ package market
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -37,6 +38,65 @@ func (s BatchStatus) Finished() bool {
 // Active reports whether a batch in state s still has work to do or to stop.
 func (s BatchStatus) Active() bool { return !s.Finished() }
 
+// ActiveStatuses lists the states of a batch that is not finished, for queries.
+func ActiveStatuses() []BatchStatus {
+	return []BatchStatus{BatchQueued, BatchRunning, BatchPaused, BatchCancelling}
+}
+
+// Action is something an operator does to a batch.
+type Action string
+
+// Batch actions.
+const (
+	ActionCancel Action = "cancel"
+	ActionPause  Action = "pause"
+	ActionResume Action = "resume"
+	// ActionRetry queues again the failed days and, once the batch has finished, the
+	// days it never loaded (cancelled ones): "finish the remaining days".
+	ActionRetry Action = "retry"
+)
+
+// Actions lists every action, in the order pages offer them.
+func Actions() []Action { return []Action{ActionPause, ActionResume, ActionRetry, ActionCancel} }
+
+// ParseAction returns the action called name.
+func ParseAction(name string) (Action, bool) {
+	for _, a := range Actions() {
+		if string(a) == name {
+			return a, true
+		}
+	}
+	return "", false
+}
+
+// Allows reports whether a batch in state s, with failed and cancelled days, allows a:
+// the one rule the engine enforces and the pages offer by.
+func (s BatchStatus) Allows(a Action, failed, cancelled int) bool {
+	switch a {
+	case ActionCancel:
+		return s.Active() && s != BatchCancelling
+	case ActionPause:
+		return s == BatchQueued || s == BatchRunning
+	case ActionResume:
+		return s == BatchPaused
+	case ActionRetry:
+		return s != BatchCancelling && (failed > 0 || (s.Finished() && cancelled > 0))
+	}
+	return false
+}
+
+// Percent is the share of work done, 0 to 100 with one decimal: done of all, and 100
+// for a finished batch with nothing to do.
+func Percent(done, all int, finished bool) float64 {
+	if all == 0 {
+		if finished {
+			return 100
+		}
+		return 0
+	}
+	return math.Round(float64(done)*1000/float64(all)) / 10
+}
+
 // DayStatus is the state of one (dataset, calendar day) of a batch.
 type DayStatus string
 
@@ -70,12 +130,16 @@ func CheckPriority(p int) error {
 	return nil
 }
 
+// Origin says where an action on a batch came from: the pages, the API, the CLI or the
+// schedule.
+type Origin string
+
 // Origins record where an action came from until login exists.
 const (
-	OriginWeb      = "web"
-	OriginAPI      = "api"
-	OriginCLI      = "cli"
-	OriginSchedule = "schedule"
+	OriginWeb      Origin = "web"
+	OriginAPI      Origin = "api"
+	OriginCLI      Origin = "cli"
+	OriginSchedule Origin = "schedule"
 )
 
 // Spec asks for a batch: every calendar day from Start to End (inclusive) of each
@@ -92,22 +156,22 @@ type Spec struct {
 	// Priority is 1 (urgent) to 4 (low); 0 means PriorityDefault.
 	Priority int
 	// CreatedBy is the origin (OriginWeb, …) and CreatedFrom the client address.
-	CreatedBy   string
+	CreatedBy   Origin
 	CreatedFrom string
 }
 
 // Actor says who asked for an action on a batch: the origin and the client address.
 type Actor struct {
-	By   string
+	By   Origin
 	From string
 }
 
 // String renders the actor as "web 127.0.0.1" for logs and pages.
 func (a Actor) String() string {
 	if a.From == "" {
-		return a.By
+		return string(a.By)
 	}
-	return a.By + " " + a.From
+	return string(a.By) + " " + a.From
 }
 
 // Estimate is what a spec would start: the calendar days it covers, its trading

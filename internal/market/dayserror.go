@@ -62,3 +62,15 @@ func (e *SizeError) Error() string {
 }
 
 func (e *SizeError) Unwrap() error { return ErrTooLarge }
+
+// CalendarError is a date outside the trading calendar the engine knows, First to Last.
+type CalendarError struct {
+	Date, First, Last time.Time
+}
+
+func (e *CalendarError) Error() string {
+	return fmt.Sprintf("%v: %s (the calendar covers %s to %s)", ErrOutsideCalendar,
+		e.Date.Format(DateLayout), e.First.Format(DateLayout), e.Last.Format(DateLayout))
+}
+
+func (e *CalendarError) Unwrap() error { return ErrOutsideCalendar }

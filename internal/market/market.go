@@ -7,14 +7,25 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	_ "time/tzdata" // Asia/Shanghai wherever the system has no zone database
 )
 
 // DateLayout is the ISO form in which trading dates are read and written.
 const DateLayout = "2006-01-02"
 
-// ExchangeZone is the exchanges' clock, China Standard Time (UTC+8, no daylight saving):
-// trading dates, publication times and schedules are in it.
-var ExchangeZone = time.FixedZone("CST", 8*60*60)
+// ExchangeZone is the exchanges' clock, Asia/Shanghai (China Standard Time, UTC+8, no
+// daylight saving): trading dates, publication times and schedules are in it, and pages
+// show times in it unless told otherwise. It is the one zone of that name in marketsync.
+var ExchangeZone = shanghai()
+
+// shanghai loads Asia/Shanghai (the binary embeds the zone database), or its fixed
+// offset where no zone database is at hand.
+func shanghai() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*60*60)
+}
 
 // Today is the date in exchange time at instant now, at midnight UTC like every trading
 // date.

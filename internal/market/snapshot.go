@@ -9,7 +9,9 @@ type Snapshot struct {
 	TaskID string `json:"task_id"`
 
 	// The old API's fields. Counts are (dataset, calendar day) pairs; with one dataset
-	// they are calendar days. Current = Success + Failed + Skipped.
+	// they are calendar days. Current = Success + Failed + Skipped, Skipped = Closed +
+	// AlreadyLoaded. ProgressPercent is the share of the trading days' work done (loaded,
+	// found loaded already, or failed): a fresh batch is at 0% whatever its weekends.
 	Status              BatchStatus  `json:"status"`
 	Total               int          `json:"total"`
 	Current             int          `json:"current"`
@@ -26,14 +28,18 @@ type Snapshot struct {
 	Errors              []ErrorEntry `json:"errors"`
 
 	// What marketsync adds.
-	Datasets      []string   `json:"datasets"`
-	StartDate     string     `json:"start_date"`
-	EndDate       string     `json:"end_date"`
-	Force         bool       `json:"force"`
-	Priority      int        `json:"priority"`
-	Pending       int        `json:"pending"`
-	Running       int        `json:"running"`
-	Cancelled     int        `json:"cancelled"`
+	Datasets  []string `json:"datasets"`
+	StartDate string   `json:"start_date"`
+	EndDate   string   `json:"end_date"`
+	Force     bool     `json:"force"`
+	Priority  int      `json:"priority"`
+	Pending   int      `json:"pending"`
+	Running   int      `json:"running"`
+	Cancelled int      `json:"cancelled"`
+	// Closed counts the days on which the exchanges were closed (nothing to load) and
+	// AlreadyLoaded the trading days found loaded already (skipped, not forced).
+	Closed        int        `json:"closed"`
+	AlreadyLoaded int        `json:"already_loaded"`
 	TradingDays   int        `json:"trading_days"`
 	RowsLoaded    int64      `json:"rows_loaded"`
 	RowsPerSecond float64    `json:"rows_per_second"`
@@ -44,6 +50,11 @@ type Snapshot struct {
 	CancelledBy   *string    `json:"cancelled_by"`
 	// Reason says why a failed batch could not go on, in the source's words.
 	Reason string `json:"reason,omitempty"`
+	// RecentErrors are the newest failed attempts (10 at most) of ErrorCount in all, each
+	// saying whether its day loaded since: the batch page's error panel agrees with its
+	// errors page.
+	RecentErrors []ErrorRecord `json:"recent_errors"`
+	ErrorCount   int           `json:"error_count"`
 	// Days has one cell per (dataset, calendar day) of the range, in date order.
 	Days []DayCell `json:"days,omitempty"`
 }
@@ -65,11 +76,13 @@ type InFlight struct {
 	Attempt   int       `json:"attempt"`
 }
 
-// DayCell is the state of one (dataset, day) for the progress grid.
+// DayCell is the state of one (dataset, day) for the progress grid. A skipped day is
+// Closed (no trading) or was loaded already.
 type DayCell struct {
 	Dataset string    `json:"dataset"`
 	Date    string    `json:"date"`
 	Status  DayStatus `json:"status"`
+	Closed  bool      `json:"closed,omitempty"`
 	Rows    int64     `json:"rows"`
 	Attempt int       `json:"attempts"`
 }
@@ -89,34 +102,47 @@ func (s *Snapshot) Elapsed(now time.Time) time.Duration {
 }
 
 // ErrorRecord is one failed attempt of one day, as the errors API pages through them.
+// Final says the attempt was the day's last (it failed); Resolved that the day loaded
+// since, in a later attempt or a retry.
 type ErrorRecord struct {
-	ID      int64     `json:"id"`
-	Dataset string    `json:"dataset"`
-	Date    string    `json:"date"`
-	Attempt int       `json:"attempt"`
-	Final   bool      `json:"final"`
-	Message string    `json:"error"`
-	Time    time.Time `json:"time"`
+	ID       int64     `json:"id"`
+	Dataset  string    `json:"dataset"`
+	Date     string    `json:"date"`
+	Attempt  int       `json:"attempt"`
+	Final    bool      `json:"final"`
+	Resolved bool      `json:"resolved"`
+	Message  string    `json:"error"`
+	Time     time.Time `json:"time"`
 }
 
-// BatchSummary is one line of the batch history.
+// BatchSummary is one line of the batch history; its counts mean what the snapshot's do.
 type BatchSummary struct {
-	TaskID     string      `json:"task_id"`
-	Status     BatchStatus `json:"status"`
-	Datasets   []string    `json:"datasets"`
-	StartDate  string      `json:"start_date"`
-	EndDate    string      `json:"end_date"`
-	Total      int         `json:"total"`
-	Success    int         `json:"success"`
-	Failed     int         `json:"failed"`
-	Skipped    int         `json:"skipped"`
-	RowsLoaded int64       `json:"rows_loaded"`
-	Priority   int         `json:"priority"`
-	CreatedAt  time.Time   `json:"created_at"`
-	CreatedBy  string      `json:"created_by"`
-	StartTime  *time.Time  `json:"start_time"`
-	EndTime    *time.Time  `json:"end_time"`
-	Message    string      `json:"message"`
+	TaskID          string      `json:"task_id"`
+	Status          BatchStatus `json:"status"`
+	Datasets        []string    `json:"datasets"`
+	StartDate       string      `json:"start_date"`
+	EndDate         string      `json:"end_date"`
+	Total           int         `json:"total"`
+	Success         int         `json:"success"`
+	Failed          int         `json:"failed"`
+	Skipped         int         `json:"skipped"`
+	Closed          int         `json:"closed"`
+	AlreadyLoaded   int         `json:"already_loaded"`
+	Cancelled       int         `json:"cancelled"`
+	Pending         int         `json:"pending"`
+	Running         int         `json:"running"`
+	TradingDays     int         `json:"trading_days"`
+	ProgressPercent float64     `json:"progress_percent"`
+	CurrentDate     string      `json:"-"`
+	RowsLoaded      int64       `json:"rows_loaded"`
+	Priority        int         `json:"priority"`
+	CreatedAt       time.Time   `json:"created_at"`
+	CreatedBy       string      `json:"created_by"`
+	StartTime       *time.Time  `json:"start_time"`
+	EndTime         *time.Time  `json:"end_time"`
+	DurationSeconds *float64    `json:"duration_seconds"`
+	Reason          string      `json:"reason,omitempty"`
+	Message         string      `json:"message"`
 }
 
 // BatchFilter selects batches for the history.
@@ -170,16 +196,29 @@ func (f BatchFilter) StatusFilter() string {
 	return string(f.Status)
 }
 
+// CoverageState is what the warehouse holds of one trading day of one dataset.
+type CoverageState string
+
+// Coverage states.
+const (
+	CoverageLoaded  CoverageState = "loaded"
+	CoverageMissing CoverageState = "missing"
+	// CoverageFailed: not loaded, and some batch's attempt at the day failed.
+	CoverageFailed CoverageState = "failed"
+)
+
 // CoverageDay is one trading day of one dataset in the coverage map.
 type CoverageDay struct {
-	Date     string    `json:"date"`
-	Status   string    `json:"status"` // loaded, missing, failed
-	Rows     int64     `json:"rows"`
-	SyncedAt time.Time `json:"synced_at,omitzero"`
+	Date     string        `json:"date"`
+	Status   CoverageState `json:"status"`
+	Rows     int64         `json:"rows"`
+	SyncedAt time.Time     `json:"synced_at,omitzero"`
 }
 
 // Coverage is what is loaded of one dataset between two dates.
 type Coverage struct {
+	// Year is the year shown, when the coverage is of one (CoverageYear).
+	Year    int           `json:"-"`
 	Dataset string        `json:"dataset"`
 	Start   string        `json:"start"`
 	End     string        `json:"end"`

@@ -46,6 +46,23 @@ type Batch struct {
 	CancelledBy *string
 	// Version grows with every transaction that may have changed the batch's days.
 	Version int64
+	// RunStartedAt is when the current (or last) run began; RunSeconds the time of the
+	// runs before it (a retry of a finished batch starts a new run).
+	RunStartedAt *time.Time
+	RunSeconds   float64
+}
+
+// Duration is how long the batch has run, all its runs together, as of now.
+func (b *Batch) Duration(now time.Time) time.Duration {
+	d := time.Duration(b.RunSeconds * float64(time.Second))
+	if b.RunStartedAt == nil {
+		return d
+	}
+	end := now
+	if b.FinishedAt != nil {
+		end = *b.FinishedAt
+	}
+	return d + end.Sub(*b.RunStartedAt)
 }
 
 // Day is a batch_days row.
@@ -65,7 +82,7 @@ type Day struct {
 
 var batchCols = []string{"id", "task_id", "datasets", "start_date", "end_date", "force", "priority",
 	"status", "queue", "message", "total", "trading_days", "created_at", "created_by", "created_from",
-	"started_at", "finished_at", "cancelled_by", "version"}
+	"started_at", "finished_at", "cancelled_by", "version", "run_started_at", "run_seconds"}
 
 var batchColumns = strings.Join(batchCols, ", ")
 
@@ -79,7 +96,7 @@ func scanBatch(row pgx.Row) (*Batch, error) {
 	var priority int16
 	err := row.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
 		&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
-		&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version)
+		&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, market.ErrNotFound
 	}
@@ -168,6 +185,7 @@ func SetBatchStatus(ctx context.Context, db DB, id int64, status market.BatchSta
 	_, err := db.Exec(ctx, `
 		UPDATE batches SET status = $2, message = $3,
 			started_at = CASE WHEN $2 = 'running' THEN coalesce(started_at, clock_timestamp()) ELSE started_at END,
+			run_started_at = CASE WHEN $2 = 'running' THEN coalesce(run_started_at, clock_timestamp()) ELSE run_started_at END,
 			finished_at = CASE WHEN $2 IN ('completed', 'failed', 'cancelled') THEN clock_timestamp() ELSE NULL END
 		WHERE id = $1`, id, status, message)
 	return err
@@ -182,10 +200,11 @@ func FinishIfDone(ctx context.Context, tx pgx.Tx, id int64) (market.BatchStatus,
 		UPDATE batches SET
 			status = CASE WHEN status = 'cancelling' THEN 'cancelled' ELSE 'completed' END,
 			started_at = coalesce(started_at, clock_timestamp()),
+			run_started_at = coalesce(run_started_at, clock_timestamp()),
 			finished_at = clock_timestamp()
-		WHERE id = $1 AND status IN ('queued', 'running', 'paused', 'cancelling')
+		WHERE id = $1 AND status = ANY($2)
 		  AND NOT EXISTS (SELECT 1 FROM batch_days WHERE batch_id = $1 AND status IN ('pending', 'running'))
-		RETURNING status`, id).Scan(&status)
+		RETURNING status`, id, market.ActiveStatuses()).Scan(&status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
@@ -220,7 +239,8 @@ func ClaimDay(ctx context.Context, pool *pgxpool.Pool, p ClaimParams) (*Batch, b
 	claim := batch.Queue(`
 		WITH b AS (
 			UPDATE batches SET version = version + 1, status = 'running',
-				started_at = coalesce(started_at, clock_timestamp())
+				started_at = coalesce(started_at, clock_timestamp()),
+				run_started_at = coalesce(run_started_at, clock_timestamp())
 			WHERE id = $1 AND status IN ('queued', 'running')
 			  AND EXISTS (SELECT 1 FROM batch_days WHERE batch_id = $1 AND dataset = $2 AND day = $3
 			              AND gen = $4 AND status IN ('pending', 'running'))
@@ -301,13 +321,17 @@ func CancelPending(ctx context.Context, db DB, batchID int64) error {
 	return err
 }
 
-// RunningJobs returns the queue jobs of a batch's running days.
-func RunningJobs(ctx context.Context, db DB, batchID int64) ([]int64, error) {
-	rows, err := db.Query(ctx, `SELECT job_id FROM batch_days WHERE batch_id = $1 AND status = 'running' AND job_id IS NOT NULL`, batchID)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+// CountDays counts a batch's days by state.
+func CountDays(ctx context.Context, db DB, batchID int64) (Counts, error) {
+	var c Counts
+	err := db.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'failed'),
+			count(*) FILTER (WHERE status = 'skipped' AND NOT trading), count(*) FILTER (WHERE status = 'skipped' AND trading),
+			count(*) FILTER (WHERE status = 'cancelled'), count(*) FILTER (WHERE status = 'pending'),
+			count(*) FILTER (WHERE status = 'running'), coalesce(sum(rows), 0)
+		FROM batch_days WHERE batch_id = $1`, batchID).Scan(&c.Success, &c.Failed, &c.Closed, &c.AlreadyLoaded,
+		&c.Cancelled, &c.Pending, &c.Running, &c.Rows)
+	return c, err
 }
 
 // Requeue moves a batch's days in the given states back to pending with a new gen and
@@ -363,6 +387,9 @@ func ReplaceDay(ctx context.Context, tx pgx.Tx, ds market.Dataset, day time.Time
 	if n == 0 {
 		return 0, market.ErrNoData
 	}
+	if want := market.RowCount(rows); want >= 0 && int64(want) != n {
+		return 0, fmt.Errorf("copying %s %s: the source returned %d rows but %d were copied", ds.Name, day.Format(market.DateLayout), want, n)
+	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO coverage (dataset, day, rows, synced_at, batch_id) VALUES ($1, $2, $3, clock_timestamp(), $4)
 		ON CONFLICT (dataset, day) DO UPDATE SET rows = excluded.rows, synced_at = excluded.synced_at,
@@ -387,13 +414,15 @@ func SetCancelling(ctx context.Context, db DB, batchID int64, who string) error 
 }
 
 // Reopen moves a finished or paused batch back to work. A paused batch goes on running
-// (queued if it never started); a finished one starts a new run, queued, so its times
-// and rates are those of the new run.
+// (queued if it never started); a finished one starts a new run, queued: it keeps its
+// first start, and the time of its runs so far is added up in run_seconds.
 func Reopen(ctx context.Context, db DB, batchID int64) error {
 	_, err := db.Exec(ctx, `
 		UPDATE batches SET
 			status = CASE WHEN started_at IS NULL OR finished_at IS NOT NULL THEN 'queued' ELSE 'running' END,
-			started_at = CASE WHEN finished_at IS NOT NULL THEN NULL ELSE started_at END,
+			run_seconds = run_seconds + CASE WHEN finished_at IS NOT NULL AND run_started_at IS NOT NULL
+				THEN extract(epoch FROM finished_at - run_started_at) ELSE 0 END,
+			run_started_at = CASE WHEN finished_at IS NOT NULL THEN NULL ELSE run_started_at END,
 			finished_at = NULL, message = '', cancelled_by = NULL
 		WHERE id = $1`, batchID)
 	return err
@@ -412,7 +441,7 @@ type QueuedBatch struct {
 func ForeignBatches(ctx context.Context, db DB, queue string) ([]QueuedBatch, error) {
 	rows, err := db.Query(ctx, `
 		SELECT task_id, queue FROM batches
-		WHERE status IN ('queued', 'running', 'paused', 'cancelling') AND queue <> $1`, queue)
+		WHERE status = ANY($2) AND queue <> $1`, queue, market.ActiveStatuses())
 	if err != nil {
 		return nil, err
 	}

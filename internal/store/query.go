@@ -9,11 +9,15 @@ import (
 	"github.com/marketsync/marketsync/internal/market"
 )
 
-// Counts are a batch's days by state.
+// Counts are a batch's days by state; skipped days are Closed (no trading) or
+// AlreadyLoaded.
 type Counts struct {
-	Success, Failed, Skipped, Cancelled, Pending, Running int
-	Rows                                                  int64
+	Success, Failed, Closed, AlreadyLoaded, Cancelled, Pending, Running int
+	Rows                                                                int64
 }
+
+// Skipped is the old API's skipped: closed days and days loaded already.
+func (c Counts) Skipped() int { return c.Closed + c.AlreadyLoaded }
 
 // BatchListItem is a batch with its counts, for the history.
 type BatchListItem struct {
@@ -31,19 +35,23 @@ const (
 	FinishedBatches Scope = "finished"
 )
 
-// ListBatches returns batches newest first matching f within scope, and how many match
-// in all.
+// ListBatches returns the batches matching f within scope, and how many match in all:
+// newest first, or, of finished batches, latest finished first.
 func ListBatches(ctx context.Context, db DB, f market.BatchFilter, scope Scope) ([]BatchListItem, int, error) {
 	if f.Unfinished {
 		scope = ActiveBatches
 	}
 	where := `($1 = '' OR b.status = $1) AND ($2 = '' OR $2 = ANY(b.datasets))
-		AND ($3 = '' OR ($3 = 'active') = (b.status IN ('queued', 'running', 'paused', 'cancelling')))
+		AND ($3 = '' OR ($3 = 'active') = (b.status = ANY($5)))
 		AND (NOT $4 OR EXISTS (SELECT 1 FROM batch_days f WHERE f.batch_id = b.id AND f.status = 'failed'))`
+	args := []any{string(f.Status), f.Dataset, string(scope), f.WithFailures, market.ActiveStatuses()}
 	var total int
-	if err := db.QueryRow(ctx, "SELECT count(*) FROM batches b WHERE "+where,
-		string(f.Status), f.Dataset, string(scope), f.WithFailures).Scan(&total); err != nil {
+	if err := db.QueryRow(ctx, "SELECT count(*) FROM batches b WHERE "+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
+	}
+	order := "b.created_at DESC, b.id DESC"
+	if scope == FinishedBatches {
+		order = "b.finished_at DESC, b.id DESC"
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -52,15 +60,14 @@ func ListBatches(ctx context.Context, db DB, f market.BatchFilter, scope Scope) 
 	rows, err := db.Query(ctx, `
 		SELECT `+prefixed("b")+`,
 			count(*) FILTER (WHERE d.status = 'succeeded'), count(*) FILTER (WHERE d.status = 'failed'),
-			count(*) FILTER (WHERE d.status = 'skipped'), count(*) FILTER (WHERE d.status = 'cancelled'),
+			count(*) FILTER (WHERE d.status = 'skipped' AND NOT d.trading),
+			count(*) FILTER (WHERE d.status = 'skipped' AND d.trading), count(*) FILTER (WHERE d.status = 'cancelled'),
 			count(*) FILTER (WHERE d.status = 'pending'), count(*) FILTER (WHERE d.status = 'running'),
 			coalesce(sum(d.rows), 0)
-		FROM (SELECT * FROM batches b WHERE `+where+`
-		      ORDER BY b.created_at DESC, b.id DESC LIMIT $5 OFFSET $6) b
+		FROM (SELECT * FROM batches b WHERE `+where+` ORDER BY `+order+` LIMIT $6 OFFSET $7) b
 		LEFT JOIN batch_days d ON d.batch_id = b.id
 		GROUP BY `+prefixed("b")+`
-		ORDER BY b.created_at DESC, b.id DESC`,
-		string(f.Status), f.Dataset, string(scope), f.WithFailures, limit, f.Offset)
+		ORDER BY `+order, append(args, limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -71,8 +78,8 @@ func ListBatches(ctx context.Context, db DB, f market.BatchFilter, scope Scope) 
 		c := &it.Counts
 		err := r.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
 			&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
-			&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version,
-			&c.Success, &c.Failed, &c.Skipped, &c.Cancelled, &c.Pending, &c.Running, &c.Rows)
+			&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds,
+			&c.Success, &c.Failed, &c.Closed, &c.AlreadyLoaded, &c.Cancelled, &c.Pending, &c.Running, &c.Rows)
 		b.Priority = int(priority)
 		return it, err
 	})
@@ -86,15 +93,17 @@ func Errors(ctx context.Context, db DB, batchID int64, limit, offset int) ([]mar
 		return nil, 0, err
 	}
 	rows, err := db.Query(ctx, `
-		SELECT id, dataset, day, attempt, final, message, at FROM day_errors
-		WHERE batch_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3`, batchID, limit, offset)
+		SELECT e.id, e.dataset, e.day, e.attempt, e.final, coalesce(d.status IN ('succeeded', 'skipped'), false),
+			e.message, e.at
+		FROM day_errors e LEFT JOIN batch_days d ON d.batch_id = e.batch_id AND d.dataset = e.dataset AND d.day = e.day
+		WHERE e.batch_id = $1 ORDER BY e.id DESC LIMIT $2 OFFSET $3`, batchID, limit, offset)
 	if err != nil {
 		return nil, 0, err
 	}
 	recs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (market.ErrorRecord, error) {
 		var e market.ErrorRecord
 		var day time.Time
-		err := r.Scan(&e.ID, &e.Dataset, &day, &e.Attempt, &e.Final, &e.Message, &e.Time)
+		err := r.Scan(&e.ID, &e.Dataset, &day, &e.Attempt, &e.Final, &e.Resolved, &e.Message, &e.Time)
 		e.Date = day.Format(market.DateLayout)
 		return e, err
 	})

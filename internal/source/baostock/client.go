@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/marketsync/marketsync/internal/market"
 )
 
 // Defaults of Config.
@@ -322,9 +324,6 @@ func (c *Client) Login(ctx context.Context) error {
 	return c.closedErr(c.login(ctx))
 }
 
-// shanghai is exchange time (UTC+8, no daylight saving since 1991).
-var shanghai = time.FixedZone("CST", 8*3600)
-
 // Logout ends the session, if any, and closes the connection. The reply's error, if
 // any, is returned; the connection is closed either way.
 func (c *Client) Logout(ctx context.Context) error {
@@ -336,7 +335,7 @@ func (c *Client) Logout(ctx context.Context) error {
 	if c.conn == nil || !c.loggedIn {
 		return c.drop()
 	}
-	stamp := c.cfg.Now().In(shanghai).Format("20060102150405")
+	stamp := c.cfg.Now().In(market.ExchangeZone).Format("20060102150405")
 	_, err = c.roundTrip(ctx, TypeLogout, []string{"logout", c.cfg.User, stamp})
 	c.drop()
 	return c.closedErr(err)

@@ -29,16 +29,25 @@ type generator struct {
 	corp     *corporate // corporate actions, built on first use of adj_factor or daily_basic
 }
 
+// demoStart is where the demo market's price walk begins: January 1991, whatever the
+// calendar's first day (the exchange opened in December 1990, with eight stocks the demo
+// does not model); the walk, and so every price, stays the same as the calendar grows.
+var demoStart = time.Date(1991, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func newGenerator(cal *calendar.Calendar, seed uint64) *generator {
+	first := cal.First()
+	if first.Before(demoStart) {
+		first = demoStart
+	}
 	g := &generator{
-		firstYear:    cal.First().Year(),
-		nYears:       cal.Last().Year() - cal.First().Year() + 1,
+		firstYear:    first.Year(),
+		nYears:       cal.Last().Year() - first.Year() + 1,
 		chinext20:    mustDay("2020-08-24"),
 		dn2018:       mustDay("2018-01-01"),
 		dn2019:       mustDay("2019-01-01"),
 		dnLastDelist: mustDay("2026-06-30"),
 	}
-	days, err := cal.TradingDays(cal.First(), cal.Last())
+	days, err := cal.TradingDays(first, cal.Last())
 	if err != nil {
 		panic(err) // the calendar's own range is always valid
 	}

@@ -21,6 +21,8 @@ import (
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/source/baostock"
 	"github.com/marketsync/marketsync/internal/source/demo"
+
+	"github.com/marketsync/marketsync/internal/market"
 )
 
 // ServerVersion is the version string of every reply, as the real server sends it.
@@ -394,7 +396,7 @@ func (s *Server) login(req baostock.Message, raw []byte) []byte {
 	if r := s.captures[string(raw)]; r != nil {
 		return r
 	}
-	now := time.Now().In(time.FixedZone("CST", 8*3600))
+	now := time.Now().In(market.ExchangeZone)
 	return frame(baostock.ReplyType(req.Type), "0", "success", "login", field(req.Fields(), 1),
 		now.Format("20060102150405")+fmt.Sprintf("%03d", now.Nanosecond()/1e6))
 }

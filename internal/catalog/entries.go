@@ -1,11 +1,12 @@
-package views
+package catalog
 
 // text is one catalog entry in both languages; zh may be empty to fall back to English.
 type text struct{ en, zh string }
 
-// catalog holds every visible string of the web pages, keyed by dotted names. Values are
-// fmt formats where the caller passes arguments. It is read-only.
-var catalog = map[string]text{
+// entries holds every visible string of marketsync's pages, API messages and CLI lines,
+// keyed by dotted names. Values are fmt formats where the caller passes arguments. It is
+// read-only.
+var entries = map[string]text{
 	// Language toggle: each language names itself.
 	"lang.name": {"English", "中文"},
 
@@ -42,7 +43,8 @@ var catalog = map[string]text{
 	"day.running":   {"Running", "同步中"},
 	"day.succeeded": {"Succeeded", "成功"},
 	"day.failed":    {"Failed", "失败"},
-	"day.skipped":   {"Skipped", "跳过"},
+	"day.skipped":   {"Already loaded", "已有数据"},
+	"day.closed":    {"Closed", "休市"},
 	"day.cancelled": {"Cancelled", "已取消"},
 
 	// Priorities.
@@ -73,8 +75,13 @@ var catalog = map[string]text{
 	"count.succeeded":        {"succeeded", "成功"},
 	"count.failed":           {"failed", "失败"},
 	"count.skipped":          {"skipped", "跳过"},
+	"count.already_loaded":   {"already loaded", "已有数据"},
+	"count.trading_days":     {"trading days", "交易日"},
+	"count.closed_n":         {"%s closed days", "休市 %s 天"},
+	"count.calendar_days_n":  {"%s calendar days", "共 %s 个自然日"},
 	"count.total":            {"total", "总计"},
 	"count.of_total":         {"of %s days", "共 %s 天"},
+	"count.of_trading":       {"of %s trading days", "共 %s 个交易日"},
 	"count.pending_n":        {"%s pending", "等待 %s"},
 	"count.running_n":        {"%s running", "进行中 %s"},
 	"count.cancelled_n":      {"%s cancelled", "已取消 %s"},
@@ -120,6 +127,8 @@ var catalog = map[string]text{
 	"err.no_days":          {"select at least one day", "请至少选择一天"},
 	"err.internal":         {"something went wrong; try again", "出错了，请重试"},
 	"err.unavailable":      {"the database is unavailable; try again shortly", "数据库暂时不可用，请稍后重试"},
+	"legacy.started":       {"batch sync started: %d days to sync", "批量同步任务已启动，将同步 %d 天的数据"},
+	"err.outside_range":    {"%s is outside the trading calendar, which covers %s to %s", "%s 超出交易日历范围（%s 至 %s）"},
 	"err.not_trading":      {"Not trading days: %s. The exchanges are closed then, so there is nothing to load.", "非交易日：%s。交易所休市，没有可同步的数据。"},
 	"err.not_published":    {"Not published yet: %s. The source publishes a trading day's data at %s China time that day; the latest day ready now is %s.", "尚未发布：%s。数据源在交易日北京时间 %s 发布当天数据，目前最新可同步的日期是 %s。"},
 	"err.batch_too_large":  {"The batch covers %s days; a batch may cover at most %s (about %d years). Split it into smaller batches.", "该批次共 %s 天，单个批次最多 %s 天（约 %d 年），请拆分成多个批次。"},
@@ -133,6 +142,8 @@ var catalog = map[string]text{
 	"action.pause":          {"Pause", "暂停"},
 	"action.resume":         {"Resume", "继续"},
 	"action.retry":          {"Retry %d failed", "重试 %d 个失败日"},
+	"action.finish":         {"Finish the remaining %d days", "完成剩余 %d 天"},
+	"action.retry_both":     {"Retry %d failed, finish %d remaining", "重试 %d 个失败日并完成剩余 %d 天"},
 	"action.cancel":         {"Cancel", "取消"},
 	"action.cancel_confirm": {"Cancel this batch? Days in flight roll back; finished days stay loaded.", "确定取消此批次？进行中的日期将回滚，已完成的日期保留。"},
 	"action.cancelling":     {"Cancelling…", "正在取消…"},
@@ -148,7 +159,7 @@ var catalog = map[string]text{
 	"batch.created":         {"Created %s by %s", "%s 由 %s 创建"},
 	"batch.cancelled_by":    {"cancelled by %s", "由 %s 取消"},
 	"batch.progress":        {"Progress", "进度"},
-	"batch.days_done":       {"%s of %s days done", "已完成 %s / %s 天"},
+	"batch.days_done":       {"%s of %s trading days done", "已完成 %s / %s 个交易日"},
 	"batch.current_date":    {"Latest day started", "最新开始的日期"},
 	"batch.timing":          {"Timing", "时间"},
 	"batch.started":         {"Started", "开始时间"},
@@ -169,13 +180,13 @@ var catalog = map[string]text{
 	"batch.inflight_tip":    {"%s %s · attempt %d · since %s", "%s %s · 第%d次尝试 · 开始于 %s"},
 	"batch.attempt_n":       {"attempt %d", "第%d次尝试"},
 	"line.queued":           {"queued: %d days waiting", "排队中: %d 天等待同步"},
-	"line.running":          {"syncing %s… (%s)", "正在同步 %s… (%s)"},
-	"line.running_nodate":   {"syncing… (%s)", "正在同步… (%s)"},
-	"line.paused":           {"paused at %s", "已暂停于 %s"},
+	"line.running":          {"syncing %s... (%s)", "正在同步 %s... (%s)"},
+	"line.running_nodate":   {"syncing... (%s)", "正在同步... (%s)"},
+	"line.paused":           {"paused at %s", "已暂停: 已完成 %s"},
 	"line.cancelling":       {"cancelling: %d days still rolling back", "正在取消: %d 天回滚中"},
-	"final.completed":       {"completed: %d succeeded, %d failed, %d skipped in %s", "批量同步完成: 成功%d, 失败%d, 跳过%d, 耗时%s"},
-	"final.cancelled":       {"cancelled: %d succeeded, %d failed, %d skipped, %d cancelled in %s", "批量同步已取消: 成功%d, 失败%d, 跳过%d, 取消%d, 耗时%s"},
-	"final.failed":          {"failed: %d succeeded, %d failed, %d skipped in %s", "批量同步失败: 成功%d, 失败%d, 跳过%d, 耗时%s"},
+	"final.completed":       {"completed: %d loaded, %d already loaded, %d failed in %s", "批量同步完成: 成功%d, 已有%d, 失败%d, 耗时%s"},
+	"final.cancelled":       {"cancelled: %d loaded, %d already loaded, %d failed, %d not loaded in %s", "批量同步已取消: 成功%d, 已有%d, 失败%d, 未同步%d, 耗时%s"},
+	"final.failed":          {"failed: %s (%d loaded, %d already loaded, %d failed)", "同步失败: %s (成功%d, 已有%d, 失败%d)"},
 
 	// Grid.
 	"grid.title":    {"Days", "日期进度"},
@@ -192,6 +203,7 @@ var catalog = map[string]text{
 	"errors.subtitle": {"%s failed attempts, newest first", "共 %s 次失败尝试，最新在前"},
 	"errors.back":     {"Back to the batch", "返回批次"},
 	"errors.retried":  {"retried", "已重试"},
+	"errors.resolved": {"resolved: loaded later", "已解决：之后同步成功"},
 
 	// History.
 	"history.title":      {"History", "历史批次"},
@@ -206,7 +218,7 @@ var catalog = map[string]text{
 	"history.none_match": {"No batch matches these filters.", "没有符合筛选条件的批次。"},
 	"table.range":        {"Range", "日期范围"},
 	"table.status":       {"Status", "状态"},
-	"table.counts":       {"OK / failed / skipped / total", "成功 / 失败 / 跳过 / 总计"},
+	"table.counts":       {"Days", "日期"},
 	"table.rows":         {"Rows", "行数"},
 	"table.started_by":   {"Started by", "发起方"},
 	"table.created":      {"Created", "创建时间"},
