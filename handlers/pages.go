@@ -64,7 +64,11 @@ func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm)
 	if err != nil {
 		return err
 	}
-	return s.render(c, status, views.DashboardPage(s.locale(c), views.DashboardData{Form: form, Overview: ov}))
+	data := views.DashboardData{Form: form, Overview: ov}
+	if last := s.cal.Last(); last.Sub(s.today()) < 30*24*time.Hour {
+		data.CalendarEnds = last.Format(market.DateLayout)
+	}
+	return s.render(c, status, views.DashboardPage(s.locale(c), data))
 }
 
 // startForm is POST /batches from the dashboard's form. htmx gets the form back (with

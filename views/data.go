@@ -56,6 +56,9 @@ func NewStartForm(day string) StartForm {
 type DashboardData struct {
 	Form     StartForm
 	Overview *market.Overview
+	// CalendarEnds, when set, warns that the trading calendar is known only through this
+	// day (YYYY-MM-DD), less than 30 days from now.
+	CalendarEnds string
 }
 
 // HistoryData is one page of the batch history, newest first. Page counts from 1;

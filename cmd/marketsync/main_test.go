@@ -63,7 +63,8 @@ func TestSyncBadInputExits2AndCreatesNothing(t *testing.T) {
 	cases := map[string][]string{
 		"date that doesn't parse": {"sync", "--start", "2025-13-01", "--end", "2025-10-09"},
 		"end before start":        {"sync", "--start", "2025-10-09", "--end", "2025-10-01"},
-		"outside the calendar":    {"sync", "--start", "2027-01-04", "--end", "2027-01-08"},
+		"outside the calendar":    {"sync", "--start", "1980-01-02", "--end", "1980-01-08"},
+		"not published yet":       {"sync", "--start", "2099-01-05", "--end", "2099-01-09"},
 		"unknown dataset":         {"sync", "--dataset", "minute", "--start", "2025-10-09"},
 		"missing start":           {"sync", "--end", "2025-10-09"},
 		"unknown flag":            {"sync", "--start", "2025-10-09", "--frobnicate"},

@@ -1,6 +1,8 @@
 // Package calendar is the trading calendar of the Shanghai, Shenzhen and Beijing stock
-// exchanges: weekdays minus the exchanges' weekday closures, from data embedded in the
-// binary. A date outside that data is an error, never a guess.
+// exchanges: which days they open, from the data embedded in the binary (weekdays minus
+// the exchanges' weekday closures), grown with the days a source's calendar adds (the
+// engine keeps it in PostgreSQL). A date outside what it knows is an error, never a
+// guess.
 package calendar
 
 import (
@@ -8,6 +10,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/marketsync/marketsync/internal/market"
@@ -16,11 +19,13 @@ import (
 //go:embed sse-closures.txt
 var closuresFile string
 
-// Calendar answers which dates the exchanges trade. It is immutable and safe for
-// concurrent use.
+// Calendar answers which dates the exchanges trade, from First to Last. It is safe for
+// concurrent use; Extend grows it.
 type Calendar struct {
+	mu          sync.RWMutex
 	first, last time.Time
-	closed      map[time.Time]bool
+	closed      map[time.Time]bool // weekdays the exchanges did not open
+	open        map[time.Time]bool // weekend days they did (none so far)
 }
 
 // New parses the embedded holiday data. The data covers whole years, from the first year
@@ -34,7 +39,7 @@ func New() (*Calendar, error) {
 // calendar covers that day (else January 1 of the first year listed) through December 31
 // of the last year listed.
 func Parse(data string) (*Calendar, error) {
-	c := &Calendar{closed: make(map[time.Time]bool)}
+	c := &Calendar{closed: make(map[time.Time]bool), open: make(map[time.Time]bool)}
 	var first time.Time
 	sc := bufio.NewScanner(strings.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
@@ -76,14 +81,28 @@ func Parse(data string) (*Calendar, error) {
 	return c, nil
 }
 
-// First and Last are the first and last dates the calendar has data for.
-func (c *Calendar) First() time.Time { return c.first }
+// First is the first date the calendar has data for.
+func (c *Calendar) First() time.Time {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.first
+}
 
 // Last is the last date the calendar has data for.
-func (c *Calendar) Last() time.Time { return c.last }
+func (c *Calendar) Last() time.Time {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.last
+}
 
-// Check returns ErrOutsideCalendar when d is outside the data.
+// Check returns a market.CalendarError (ErrOutsideCalendar) when d is outside the data.
 func (c *Calendar) Check(d time.Time) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.check(d)
+}
+
+func (c *Calendar) check(d time.Time) error {
 	if d.Before(c.first) || d.After(c.last) {
 		return &market.CalendarError{Date: d, First: c.first, Last: c.last}
 	}
@@ -92,15 +111,19 @@ func (c *Calendar) Check(d time.Time) error {
 
 // IsTradingDay reports whether the exchanges trade on d (a date at midnight UTC).
 func (c *Calendar) IsTradingDay(d time.Time) (bool, error) {
-	if err := c.Check(d); err != nil {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if err := c.check(d); err != nil {
 		return false, err
 	}
 	return c.isOpen(d), nil
 }
 
 func (c *Calendar) isOpen(d time.Time) bool {
-	wd := d.Weekday()
-	return wd != time.Saturday && wd != time.Sunday && !c.closed[d]
+	if wd := d.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		return c.open[d]
+	}
+	return !c.closed[d]
 }
 
 // TradingDays returns the trading days from start to end, both inclusive.
@@ -108,6 +131,8 @@ func (c *Calendar) TradingDays(start, end time.Time) ([]time.Time, error) {
 	if err := c.CheckRange(start, end); err != nil {
 		return nil, err
 	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	var days []time.Time
 	for d := start; !d.After(end); d = d.AddDate(0, 0, 1) {
 		if c.isOpen(d) {
@@ -131,6 +156,12 @@ func (c *Calendar) CheckRange(start, end time.Time) error {
 
 // Previous returns the last trading day strictly before d, or ErrOutsideCalendar.
 func (c *Calendar) Previous(d time.Time) (time.Time, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.previous(d)
+}
+
+func (c *Calendar) previous(d time.Time) (time.Time, error) {
 	for p := d.AddDate(0, 0, -1); !p.Before(c.first); p = p.AddDate(0, 0, -1) {
 		if p.After(c.last) {
 			continue
@@ -144,11 +175,70 @@ func (c *Calendar) Previous(d time.Time) (time.Time, error) {
 
 // LastTradingDay returns the last trading day on or before d, clamped to the data.
 func (c *Calendar) LastTradingDay(d time.Time) (time.Time, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	if d.After(c.last) {
 		d = c.last
 	}
-	if c.Check(d) == nil && c.isOpen(d) {
+	if c.check(d) == nil && c.isOpen(d) {
 		return d, nil
 	}
-	return c.Previous(d)
+	return c.previous(d)
+}
+
+// Days lists every day the calendar knows, open or not, in order.
+func (c *Calendar) Days() []market.CalendarDay {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []market.CalendarDay
+	for d := c.first; !d.After(c.last); d = d.AddDate(0, 0, 1) {
+		out = append(out, market.CalendarDay{Date: d, Open: c.isOpen(d)})
+	}
+	return out
+}
+
+// Extend adds days to the calendar, or corrects days it knows: days must follow each
+// other without gaps and may start at most one day after Last (a gap would be a guess).
+// It returns how many days the calendar grew by.
+func (c *Calendar) Extend(days []market.CalendarDay) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	grown := 0
+	for i, d := range days {
+		day := d.Date.UTC().Truncate(24 * time.Hour)
+		if i > 0 && !day.Equal(days[i-1].Date.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)) {
+			return grown, fmt.Errorf("calendar: days from the source skip from %s to %s",
+				days[i-1].Date.Format(market.DateLayout), day.Format(market.DateLayout))
+		}
+		if day.Before(c.first) {
+			continue
+		}
+		if day.After(c.last.AddDate(0, 0, 1)) {
+			return grown, fmt.Errorf("calendar: %s does not follow the last known day %s",
+				day.Format(market.DateLayout), c.last.Format(market.DateLayout))
+		}
+		c.set(day, d.Open)
+		if day.After(c.last) {
+			c.last = day
+			grown++
+		}
+	}
+	return grown, nil
+}
+
+// set records whether the exchanges open on day.
+func (c *Calendar) set(day time.Time, open bool) {
+	if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		if open {
+			c.open[day] = true
+		} else {
+			delete(c.open, day)
+		}
+		return
+	}
+	if open {
+		delete(c.closed, day)
+	} else {
+		c.closed[day] = true
+	}
 }

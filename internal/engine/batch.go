@@ -20,6 +20,7 @@ import (
 // trading day. It returns the new batch's snapshot. A spec that cannot run (see plan) is
 // refused before anything is written.
 func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot, error) {
+	e.knowCalendarThrough(ctx, spec)
 	p, err := e.plan(spec)
 	if err != nil {
 		return nil, err

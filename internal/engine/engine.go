@@ -274,6 +274,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer stopSweeping()
 	go e.sweepLoop(sweepCtx)
 	go e.listenStops(sweepCtx)
+	go e.refreshCalendarDaily(sweepCtx)
 	select {
 	case <-ctx.Done():
 	case <-e.river.Stopped():

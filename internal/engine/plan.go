@@ -167,10 +167,31 @@ func (e *Engine) LatestDay(datasets []string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// knowCalendarThrough grows the calendar when spec reaches past what it knows: from
+// PostgreSQL (another process grew it) or the source. It never fails a start: a range
+// still unknown after it is refused by plan, saying how far the calendar is known.
+func (e *Engine) knowCalendarThrough(ctx context.Context, spec market.Spec) {
+	end := spec.End
+	for _, d := range spec.Days {
+		if d.After(end) {
+			end = d
+		}
+	}
+	if !end.After(e.cal.Last()) {
+		return
+	}
+	refresh, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := e.RefreshCalendar(refresh, end.Add(calendarAhead)); err != nil {
+		e.log.Warn("growing the trade calendar for a batch", "err", err, "known_through", dateString(e.cal.Last()))
+	}
+}
+
 // Estimate says what spec would start and how long it would take at the recent pace of
 // days loaded, spread over this engine's workers; the spec's mistakes are the same errors
 // Start would return.
 func (e *Engine) Estimate(ctx context.Context, spec market.Spec) (market.Estimate, error) {
+	e.knowCalendarThrough(ctx, spec)
 	p, err := e.plan(spec)
 	if err != nil {
 		return market.Estimate{}, err
