@@ -90,7 +90,8 @@ func TestSyncBadInputExits2AndCreatesNothing(t *testing.T) {
 func TestSyncJSONAndExitCodes(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDB(t)
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	var stderr syncBuffer // the progress lines and the workers' logs share it
 	err := run(context.Background(), []string{"sync", "--start", "2025-10-01", "--end", "2025-10-10", "--json"}, env(db), &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
 	var snap market.Snapshot
@@ -116,7 +117,8 @@ func TestSyncCtrlCCancelsCleanly(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	var stderr syncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"sync", "--start", "2025-12-01", "--end", "2025-12-31", "--json"},
