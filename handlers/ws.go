@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -12,7 +13,9 @@ import (
 	"github.com/marketsync/marketsync/internal/market"
 )
 
-// Locals keys passed from the upgrade check to the socket handler.
+// Locals keys passed from the upgrade check to the socket handler. A topic outlives the
+// request (the hub keeps it while anyone watches), so its strings are copies: Fiber's
+// params and query values point into buffers that later requests reuse.
 const (
 	localTopic = "wsTopic"
 	localLang  = "wsLang"
@@ -41,7 +44,7 @@ func (s *server) wsBatch(c *fiber.Ctx) error {
 	if _, err := s.batches.Snapshot(c.UserContext(), id); err != nil {
 		return batchErr(id, err)
 	}
-	c.Locals(localTopic, live.BatchTopic(id))
+	c.Locals(localTopic, live.BatchTopic(strings.Clone(id)))
 	return c.Next()
 }
 
@@ -61,7 +64,7 @@ func (s *server) wsCoverage(c *fiber.Ctx) error {
 	if err != nil {
 		return badRequest("year must be a number")
 	}
-	c.Locals(localTopic, live.CoverageTopic(dataset, year))
+	c.Locals(localTopic, live.CoverageTopic(strings.Clone(dataset), year))
 	return c.Next()
 }
 
@@ -71,6 +74,7 @@ func (s *server) wsHistory(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	f.Dataset = strings.Clone(f.Dataset)
 	c.Locals(localTopic, live.HistoryTopic(f))
 	return c.Next()
 }
