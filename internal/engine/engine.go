@@ -53,7 +53,8 @@ type Config struct {
 	// 250ms); River's own defaults (100ms, 1s) cap throughput at a few days a second.
 	FetchCooldown     time.Duration
 	FetchPollInterval time.Duration
-	// DayTimeout bounds one attempt of one day (default 30s).
+	// DayTimeout bounds one attempt of one day, the source's rate-limit waits included
+	// (default 5m; the sweep, not this, finds a dead worker's days).
 	DayTimeout time.Duration
 	// Adopt makes this engine take over the unfinished batches of queues whose processes
 	// are all gone (a CLI killed mid-batch). Servers and workers adopt; the CLI works
@@ -64,7 +65,7 @@ type Config struct {
 	// (default 1s). It sweeps once at start too.
 	SweepInterval time.Duration
 	// RescueAfter is how long a day's job may run before River's rescuer takes it back,
-	// the slow backstop behind the sweep (default 40s; must exceed DayTimeout).
+	// the slow backstop behind the sweep (default: DayTimeout and 10s more).
 	RescueAfter time.Duration
 	// ShutdownGrace is how long in-flight days get to finish on shutdown before they
 	// are cancelled and rolled back (default 10s).
@@ -105,7 +106,7 @@ func (c *Config) withDefaults() Config {
 		out.FetchPollInterval = 250 * time.Millisecond
 	}
 	if out.DayTimeout <= 0 {
-		out.DayTimeout = 30 * time.Second
+		out.DayTimeout = 5 * time.Minute
 	}
 	if out.SweepInterval <= 0 {
 		out.SweepInterval = time.Second

@@ -184,6 +184,9 @@ const (
 	failDay
 	// failBatch: the source refused (bad credentials); the day and the whole batch fail.
 	failBatch
+	// failDataset: the source refuses this dataset (no permission); the day and the
+	// batch's other days of the dataset fail, without retries.
+	failDataset
 	// cancelDay: the batch was stopped meanwhile; the day ends cancelled.
 	cancelDay
 )
@@ -199,8 +202,10 @@ func decideFailure(loadErr error, attempt, maxAttempts int, shuttingDown bool, b
 		return handBack
 	case errors.Is(loadErr, market.ErrSourceRefused):
 		return failBatch
-	case attempt >= maxAttempts:
-		return failDay
+	case errors.Is(loadErr, market.ErrDatasetRefused):
+		return failDataset
+	case attempt >= maxAttempts, errors.Is(loadErr, market.ErrQuotaExhausted):
+		return failDay // no attempt left, or none would help today
 	}
 	return retryLater
 }
@@ -268,8 +273,12 @@ func (e *Engine) applyFailure(ctx context.Context, tx pgx.Tx, job *river.Job[day
 		return tally{}, notify(ctx, tx, a.TaskID)
 	}
 	t, err := e.endDay(ctx, tx, job, b.ID, a.Dataset, day, market.DayFailed, 0, &msg)
-	if err == nil && decided == failBatch {
+	switch {
+	case err != nil:
+	case decided == failBatch:
 		err = e.failBatch(ctx, tx, b, msg)
+	case decided == failDataset:
+		err = e.failDataset(ctx, tx, b, a.Dataset, msg)
 	}
 	return t, err
 }
@@ -321,6 +330,20 @@ func earliest(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// failDataset fails the batch's days of dataset not started yet, with the source's
+// refusal: no attempt at them could help. The batch ends when nothing else is left.
+func (e *Engine) failDataset(ctx context.Context, tx pgx.Tx, b *store.Batch, dataset, reason string) error {
+	n, err := store.FailPending(ctx, tx, b.ID, dataset, reason)
+	if err != nil {
+		return err
+	}
+	if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+		return err
+	}
+	e.log.Error(fmt.Sprintf("the source refuses %s: %d more days of it fail", dataset, n), "task_id", b.TaskID, "dataset", dataset, "err", reason)
+	return nil
 }
 
 // failBatch ends a batch the source refused: it fails, and its pending days are

@@ -313,6 +313,15 @@ func RecordError(ctx context.Context, db DB, batchID int64, dataset string, day 
 	return err
 }
 
+// FailPending fails a batch's days of dataset that have not started, with msg, and
+// returns how many.
+func FailPending(ctx context.Context, db DB, batchID int64, dataset, msg string) (int64, error) {
+	tag, err := db.Exec(ctx, `
+		UPDATE batch_days SET status = 'failed', error = $3, finished_at = clock_timestamp()
+		WHERE batch_id = $1 AND dataset = $2 AND status = 'pending'`, batchID, dataset, msg)
+	return tag.RowsAffected(), err
+}
+
 // CancelPending cancels the days of a batch that have not started.
 func CancelPending(ctx context.Context, db DB, batchID int64) error {
 	_, err := db.Exec(ctx, `
@@ -472,4 +481,26 @@ func TryLockQueue(ctx context.Context, tx pgx.Tx, queue string) (bool, error) {
 func MoveToQueue(ctx context.Context, db DB, batchID int64, queue string) error {
 	_, err := db.Exec(ctx, "UPDATE batches SET queue = $2 WHERE id = $1", batchID, queue)
 	return err
+}
+
+// ReplaceStocks replaces the whole stock list (stock_basic) with rows in one
+// transaction, and returns how many rows it holds now. A list the source returned empty
+// is refused: it would wipe the table.
+func ReplaceStocks(ctx context.Context, db *pgxpool.Pool, rows market.Rows) (int64, error) {
+	ds := market.StockBasic()
+	var n int64
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM "+pgx.Identifier{ds.Table}.Sanitize()); err != nil {
+			return fmt.Errorf("clearing the stock list: %w", err)
+		}
+		var err error
+		if n, err = tx.CopyFrom(ctx, pgx.Identifier{ds.Table}, ds.ColumnNames(), rows); err != nil {
+			return fmt.Errorf("copying the stock list: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: the stock list is empty", market.ErrNoData)
+		}
+		return nil
+	})
+	return n, err
 }
