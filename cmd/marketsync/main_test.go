@@ -124,9 +124,16 @@ func TestSyncCtrlCCancelsCleanly(t *testing.T) {
 		done <- run(ctx, []string{"sync", "--start", "2025-12-01", "--end", "2025-12-31", "--json"},
 			env(db, "MARKETSYNC_DEMO_LATENCY", "300ms"), &stdout, &stderr)
 	}()
-	time.Sleep(1500 * time.Millisecond) // Ctrl-C while days are in flight
+	// Ctrl-C while days are in flight.
+	conn, err := pgx.Connect(context.Background(), db)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	require.Eventually(t, func() bool {
+		var running int
+		err := conn.QueryRow(context.Background(), "SELECT count(*) FROM batch_days WHERE status = 'running'").Scan(&running)
+		return err == nil && running > 0
+	}, 30*time.Second, 20*time.Millisecond, "no day in flight:\n%s", &stderr)
 	cancel()
-	var err error
 	select {
 	case err = <-done:
 	case <-time.After(30 * time.Second):
