@@ -35,6 +35,8 @@ func ok(c *fiber.Ctx, status int, data any) error {
 // startRequest is the body of POST /api/v1/sync-status/sync/batch. Unknown fields are
 // ignored (old clients send extras); fields of the wrong type are rejected.
 type startRequest struct {
+	// Source names the source to load from (default: the server's default source).
+	Source    string  `json:"source"`
 	StartDate *string `json:"start_date"`
 	EndDate   *string `json:"end_date"`
 	// Days, instead of the dates, names the trading days to load.
@@ -61,6 +63,7 @@ func (s *server) apiStart(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	spec.Source = req.Source
 	spec.CreatedBy, spec.CreatedFrom = market.OriginAPI, c.IP()
 	snap, err := s.batches.Start(c.UserContext(), spec)
 	if err != nil {
@@ -259,7 +262,13 @@ func (s *server) health(c *fiber.Ctx) error {
 		s.log.Warn("health check: database unreachable", "err", err)
 		return c.Status(fiber.StatusServiceUnavailable).JSON(apiError{Status: "error", Message: "database unreachable"})
 	}
-	return c.JSON(fiber.Map{"status": "ok"})
+	answer := fiber.Map{"status": "ok", "sources": s.batches.Sources()}
+	for _, src := range s.batches.Sources() {
+		if src.Synthetic {
+			answer["synthetic"] = "the " + src.Name + " source's data is synthetic: a made-up market, not real prices"
+		}
+	}
+	return c.JSON(answer)
 }
 
 // decodeJSON reads one JSON object into v, ignoring unknown fields and naming the field

@@ -37,6 +37,7 @@ type Batches interface {
 	Estimate(ctx context.Context, spec market.Spec) (market.Estimate, error)
 	LatestDay(datasets []string) (time.Time, bool)
 	SyncRecords(ctx context.Context, f market.SyncFilter) (*market.SyncPage, error)
+	Sources() []market.SourceInfo
 }
 
 // Pinger reports whether PostgreSQL answers; *pgxpool.Pool satisfies it.

@@ -415,7 +415,8 @@ func TestDocAndHealth(t *testing.T) {
 
 	r = e.do(t, "GET", "/healthz", nil)
 	require.Equal(t, 200, r.status)
-	require.JSONEq(t, `{"status":"ok"}`, r.body)
+	require.JSONEq(t, `{"status":"ok","sources":[{"name":"demo","datasets":["daily","adj_factor","daily_basic"],"synthetic":true,"default":true}],
+		"synthetic":"the demo source's data is synthetic: a made-up market, not real prices"}`, r.body)
 
 	// The same app with a database that does not answer its ping.
 	app, err := handlers.New(&handlers.Config{Batches: e.engine, Calendar: e.cal, Hub: e.hub,

@@ -29,10 +29,11 @@ const langCookie = "lang"
 // locale is how a request's page speaks: the cookie's language, else Accept-Language.
 func (s *server) locale(c *fiber.Ctx) views.Locale {
 	return views.Locale{
-		Lang: views.ParseLang(c.Get(fiber.HeaderAcceptLanguage), c.Cookies(langCookie)),
-		Zone: s.zone,
-		Now:  s.now(),
-		Path: strings.Clone(c.OriginalURL()),
+		Lang:      views.ParseLang(c.Get(fiber.HeaderAcceptLanguage), c.Cookies(langCookie)),
+		Zone:      s.zone,
+		Now:       s.now(),
+		Path:      strings.Clone(c.OriginalURL()),
+		Synthetic: s.synthetic(),
 	}
 }
 
@@ -53,9 +54,14 @@ func (s *server) dashboard(c *fiber.Ctx) error {
 	return s.renderDashboard(c, fiber.StatusOK, s.bounded(views.NewStartForm(s.latestDay())))
 }
 
-// bounded sets the form's date bounds: the calendar's first day to the latest day ready.
+// bounded sets the form's date bounds (the calendar's first day to the latest day ready)
+// and the sources it offers.
 func (s *server) bounded(f views.StartForm) views.StartForm {
 	f.Min, f.Max = s.cal.First().Format(market.DateLayout), s.latestDay()
+	f.Sources = s.batches.Sources()
+	if f.Source == "" && len(f.Sources) > 0 {
+		f.Source = f.Sources[0].Name
+	}
 	return f
 }
 
@@ -76,6 +82,7 @@ func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm)
 // to the new batch's page.
 func (s *server) startForm(c *fiber.Ctx) error {
 	form := s.bounded(views.StartForm{
+		Source:   strings.TrimSpace(c.FormValue(views.FieldSource)),
 		Start:    strings.TrimSpace(c.FormValue(views.FieldStart)),
 		End:      strings.TrimSpace(c.FormValue(views.FieldEnd)),
 		Datasets: formValues(c, views.FieldDatasets),
@@ -109,7 +116,7 @@ func (s *server) startForm(c *fiber.Ctx) error {
 		}
 		return s.formRejected(c, fiber.StatusUnprocessableEntity, form)
 	}
-	spec.CreatedBy, spec.CreatedFrom = market.OriginWeb, c.IP()
+	spec.CreatedBy, spec.CreatedFrom, spec.Source = market.OriginWeb, c.IP(), form.Source
 	if needsConfirmation(spec) && c.FormValue(views.FieldConfirmed) != form.ConfirmToken() {
 		// A batch over a year asks first, with what it would cost.
 		est, err := s.batches.Estimate(c.UserContext(), spec)
@@ -373,4 +380,15 @@ func isTrue(v string) bool {
 		return true
 	}
 	return false
+}
+
+// synthetic names the configured source whose data is made up, if any: pages say so in
+// their header.
+func (s *server) synthetic() string {
+	for _, src := range s.batches.Sources() {
+		if src.Synthetic {
+			return src.Name
+		}
+	}
+	return ""
 }

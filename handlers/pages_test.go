@@ -240,15 +240,15 @@ func TestBigBatchesAskFirst(t *testing.T) {
 	require.Equal(t, 200, r.status, r.body)
 	require.Contains(t, r.body, `data-testid="confirm-big"`)
 	require.Contains(t, r.body, "543 calendar days, 360 trading days to load", "what it would start")
-	require.Contains(t, r.body, `name="confirmed" value="2021-01-04/2022-06-30/daily"`)
+	require.Contains(t, r.body, `name="confirmed" value="demo/2021-01-04/2022-06-30/daily"`)
 	require.NotContains(t, r.body, "/batches/2021-01-04_2022-06-30_", "nothing started yet")
 
 	// A confirmation of other values asks again; of these values, it starts.
 	r = e.do(t, "POST", "/batches", form("start_date", "2021-01-04", "end_date", "2022-06-30", "datasets", "daily",
-		"confirmed", "2021-01-04/2021-12-31/daily"), htmx()...)
+		"confirmed", "demo/2021-01-04/2021-12-31/daily"), htmx()...)
 	require.Contains(t, r.body, `data-testid="confirm-big"`)
 	r = e.do(t, "POST", "/batches", form("start_date", "2021-01-04", "end_date", "2022-06-30", "datasets", "daily",
-		"confirmed", "2021-01-04/2022-06-30/daily"), htmx()...)
+		"confirmed", "demo/2021-01-04/2022-06-30/daily"), htmx()...)
 	require.Equal(t, 200, r.status, r.body)
 	id := regexp.MustCompile(`/batches/(2021-01-04_2022-06-30_[0-9-]+)`).FindStringSubmatch(r.body)
 	require.NotNil(t, id, r.body)
@@ -256,7 +256,7 @@ func TestBigBatchesAskFirst(t *testing.T) {
 
 	// Over the cap: refused, saying so, in the viewer's language.
 	r = e.do(t, "POST", "/batches", form("start_date", "1991-01-02", "end_date", "2025-06-30", "datasets", "daily",
-		"confirmed", "1991-01-02/2025-06-30/daily"), htmx("Accept-Language", "zh")...)
+		"confirmed", "demo/1991-01-02/2025-06-30/daily"), htmx("Accept-Language", "zh")...)
 	require.Equal(t, 200, r.status, r.body)
 	require.Contains(t, r.body, "单个批次最多 7,305 天")
 	r = e.do(t, "POST", "/api/v1/sync-status/sync/batch", `{"start_date":"1991-01-02","end_date":"2025-06-30"}`)

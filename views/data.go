@@ -13,6 +13,7 @@ const (
 	FieldDatasets = "datasets"
 	FieldForce    = "force"
 	FieldPriority = "priority"
+	FieldSource   = "source"
 	// FieldConfirmed carries the confirmation of a big batch: the ConfirmToken of the
 	// values the viewer saw the estimate for.
 	FieldConfirmed = "confirmed"
@@ -24,6 +25,9 @@ const (
 // after a rejected submit, one message per field keyed by the Field constants. A message
 // may be a catalog key ("err.range") or text as the API words it; keys are translated.
 type StartForm struct {
+	// Source is the chosen source; Sources the ones offered.
+	Source   string
+	Sources  []market.SourceInfo
 	Start    string
 	End      string
 	Datasets []string
@@ -41,7 +45,7 @@ type StartForm struct {
 // ConfirmToken names the form's range and datasets: a confirmation counts only for the
 // values it was given for.
 func (f StartForm) ConfirmToken() string {
-	return f.Start + "/" + f.End + "/" + strings.Join(f.Datasets, ",")
+	return f.Source + "/" + f.Start + "/" + f.End + "/" + strings.Join(f.Datasets, ",")
 }
 
 // NewStartForm returns the form's defaults: both dates on day (the last trading day),

@@ -324,11 +324,13 @@ func monthSlots(m time.Time, fill func(date string) gridSlot) []gridSlot {
 
 // coverageSlot is one day of the coverage heatmap.
 type coverageSlot struct {
-	Date   string
-	Day    int
-	State  string // loaded, missing, failed, closed (non-trading), future (after End or before Start), none
-	Rows   int64
-	Synced time.Time
+	Date     string
+	Day      int
+	State    string // loaded, missing, failed, closed (non-trading), future (after End or before Start), none
+	Rows     int64
+	Synced   time.Time
+	Source   string
+	Verified string // ok, differs, or "" when never verified
 }
 
 // coverageRows lays a year of one dataset's coverage out as 12 month rows of 31 slots.
@@ -351,6 +353,7 @@ func coverageRows(loc Locale, year int, c market.Coverage) []coverageRow {
 			default:
 				if d, ok := days[s.Date]; ok {
 					cs.State, cs.Rows, cs.Synced = string(d.Status), d.Rows, d.SyncedAt
+					cs.Source, cs.Verified = d.Source, d.Verified
 				} else {
 					cs.State = "closed"
 				}
@@ -373,6 +376,15 @@ func coverageTip(loc Locale, s coverageSlot) string {
 		parts = append(parts, loc.T("grid.rows", loc.Number(s.Rows)))
 		if !s.Synced.IsZero() {
 			parts = append(parts, loc.T("coverage.synced_at", loc.DateTime(s.Synced)))
+		}
+		if s.Source != "" {
+			parts = append(parts, loc.T("batch.source", s.Source))
+		}
+		switch s.Verified {
+		case "ok":
+			parts = append(parts, loc.T("coverage.verified_ok"))
+		case "differs":
+			parts = append(parts, loc.T("coverage.verified_differs"))
 		}
 	}
 	return strings.Join(parts, " · ")
@@ -492,4 +504,12 @@ func historySocket(d HistoryData) string {
 		return "/ws/history"
 	}
 	return "/ws/history?" + q
+}
+
+// sourceLabel names a source in the form: "demo (synthetic data)".
+func sourceLabel(loc Locale, s market.SourceInfo) string {
+	if s.Synthetic {
+		return loc.T("form.source_synthetic", s.Name)
+	}
+	return s.Name
 }

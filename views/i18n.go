@@ -36,6 +36,9 @@ type Locale struct {
 	// Path is the current page's path and query ("/batches?page=2"), used only by the
 	// layout's language links; empty means "/".
 	Path string
+	// Synthetic names a configured source whose data is made up (the demo): the header
+	// says so.
+	Synthetic string
 }
 
 // now is the time of the rendering.

@@ -270,3 +270,38 @@ func TestFormats(t *testing.T) {
 		require.Equal(t, tc.want, ParseLang(tc.accept, tc.cookie), fmt.Sprintf("%q %q", tc.accept, tc.cookie))
 	}
 }
+
+// TestSources checks what the pages say of sources: the header warns of synthetic
+// data, the form offers a choice only when there is one, a batch names its source and a
+// coverage cell says who loaded the day and what verifying it found.
+func TestSources(t *testing.T) {
+	t.Parallel()
+	loc := Locale{Lang: LangEN, Zone: time.UTC, Synthetic: "demo"}
+	form := NewStartForm("2025-10-17")
+	form.Sources = []market.SourceInfo{{Name: "tushare", Datasets: []string{"daily"}, Default: true}, {Name: "demo", Synthetic: true}}
+	form.Source = "tushare"
+	html := render(t, DashboardPage(loc, DashboardData{Form: form, Overview: &market.Overview{}}))
+	require.Contains(t, html, `data-testid="synthetic-badge"`)
+	require.Contains(t, html, `<select id="f-source" name="source"`)
+	require.Contains(t, html, `<option value="tushare" selected`)
+	require.Contains(t, html, "demo (synthetic data)")
+
+	loc.Synthetic = ""
+	form.Sources = form.Sources[:1]
+	html = render(t, DashboardPage(loc, DashboardData{Form: form, Overview: &market.Overview{}}))
+	require.NotContains(t, html, `synthetic-badge`)
+	require.NotContains(t, html, `<select id="f-source"`)
+	require.Contains(t, html, `<input type="hidden" name="source" value="tushare">`)
+
+	run := sample(t, "2025-10-01", "2025-10-20", market.BatchRunning)
+	run.Source = "tushare"
+	require.Contains(t, render(t, BatchPage(loc, run)), "source: tushare")
+
+	cov := market.Coverage{Dataset: "daily", Start: "2025-01-01", End: "2025-01-31", Loaded: 2,
+		Days: []market.CoverageDay{{Date: "2025-01-02", Status: "loaded", Rows: 5300, Source: "tushare", Verified: "ok"},
+			{Date: "2025-01-03", Status: "loaded", Rows: 5300, Source: "tushare", Verified: "differs"}}}
+	html = render(t, CoveragePage(loc, CoverageData{Dataset: "daily", Year: 2025, Years: []int{2025}, Coverage: []market.Coverage{cov}}))
+	require.Contains(t, html, "source: tushare · verified: matches the source")
+	require.Contains(t, html, "verified: differs from the source")
+	require.Contains(t, html, "cov-differs")
+}

@@ -62,15 +62,24 @@ func exitCode(err error, stderr io.Writer) int {
 const usage = `marketsync keeps a PostgreSQL warehouse of A-share market data in sync.
 
 Usage:
-  marketsync serve   [--addr :8000] [--workers 2] [--tz Asia/Shanghai]
+  marketsync serve   [--addr :8000] [--workers 2] [--tz Asia/Shanghai] [--source demo]
                                                     web app, JSON API and workers
-  marketsync worker  [--workers 2]                  workers only, sharing the database's queue
-  marketsync sync    --start YYYY-MM-DD --end YYYY-MM-DD [--dataset daily] [--force] [--json]
-                     [--priority 1-4] [--workers 2] [--tz Asia/Shanghai]
+  marketsync worker  [--workers 2] [--source demo]  workers only, sharing the database's queue
+  marketsync sync    --start YYYY-MM-DD --end YYYY-MM-DD [--dataset daily,adj_factor,daily_basic]
+                     [--source demo] [--force] [--json] [--priority 1-4] [--workers 2] [--tz Asia/Shanghai]
+  marketsync verify  --start YYYY-MM-DD --end YYYY-MM-DD [--dataset daily] [--source demo]
+                                                    compare loaded days with the source again
+  marketsync calendar refresh [--source demo] [--until YYYY-MM-DD]
+                                                    grow the trade calendar from the source's
+  marketsync stocks refresh [--source demo]         replace the stock list with the source's
   marketsync migrate                                apply the database migrations
 
 Environment:
   DATABASE_URL                PostgreSQL (default postgres://postgres@127.0.0.1:5432/marketsync)
+  MARKETSYNC_SOURCE           the default source when --source is not given: demo or tushare
+  TUSHARE_TOKEN               the Tushare Pro token; the tushare source is there when it is set
+  TUSHARE_URL                 Tushare's endpoint (default http://api.tushare.pro)
+  TUSHARE_RATE_LIMITS         calls per minute per api, e.g. daily=500,adj_factor=200
   MARKETSYNC_DEMO_LATENCY     the demo source's delay per day fetched, e.g. 200ms
   MARKETSYNC_DEMO_FAIL_RATE   share of demo fetches that fail transiently, 0 to 1
   MARKETSYNC_MAX_BATCH_DAYS   the most calendar days one batch may cover (default 7305, 20 years)
@@ -95,6 +104,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSync(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, getenv, stdout, stderr)
+	case "calendar":
+		return runCalendar(ctx, rest, getenv, stdout, stderr)
+	case "stocks":
+		return runStocks(ctx, rest, getenv, stdout, stderr)
+	case "verify":
+		return runVerify(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

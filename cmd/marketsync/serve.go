@@ -32,6 +32,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	addr := fs.String("addr", ":8000", "HOST:PORT to listen on")
 	workers := fs.Int("workers", 2, "days loaded at once by this process (0: serve only, no workers)")
 	tz := fs.String("tz", "Asia/Shanghai", "time zone in which pages and JSON show times")
+	source := sourceFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,7 +58,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if par == 0 {
 		par = -1 // serve only
 	}
-	cfg, err := appConfig(getenv, log, engine.Config{Parallelism: par, Adopt: true})
+	cfg, err := appConfig(getenv, log, engine.Config{Parallelism: par, Adopt: true}, *source)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/marketsync/marketsync/internal/app"
-	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
 )
@@ -34,6 +33,7 @@ func (l *listFlag) Set(v string) error {
 
 // syncRun is what `marketsync sync` was asked to do, checked.
 type syncRun struct {
+	source  string
 	spec    market.Spec
 	workers int
 	asJSON  bool
@@ -53,6 +53,7 @@ func parseSync(args []string) (*syncRun, error) {
 	priority := fs.Int("priority", market.PriorityDefault, "1 (urgent) to 4 (low)")
 	workers := fs.Int("workers", 2, "days loaded at once")
 	tz := fs.String("tz", "Asia/Shanghai", "time zone in which times are shown")
+	source := sourceFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -84,14 +85,11 @@ func parseSync(args []string) (*syncRun, error) {
 	if *priority < market.PriorityUrgent || *priority > market.PriorityLow {
 		return nil, usageError("sync: --priority must be 1 (urgent) to 4 (low)")
 	}
-	cal, err := calendar.New()
-	if err != nil {
-		return nil, err
-	}
-	if err := cal.CheckRange(startDate, endDate); err != nil {
-		return nil, usageError("sync: %v", err)
+	if endDate.Before(startDate) {
+		return nil, usageError("sync: end date %s is before start date %s", *end, *start)
 	}
 	return &syncRun{
+		source: *source,
 		spec: market.Spec{Datasets: names, Start: startDate, End: endDate, Force: *force, Priority: *priority,
 			CreatedBy: market.OriginCLI, CreatedFrom: hostname()},
 		workers: *workers, asJSON: *asJSON, zone: zone,
@@ -111,7 +109,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	log := newLogger(getenv, stderr, level, true)
 	queue := "cli_" + randomHex(6)
-	cfg, err := appConfig(getenv, log, engine.Config{Queue: queue, Parallelism: r.workers})
+	cfg, err := appConfig(getenv, log, engine.Config{Queue: queue, Parallelism: r.workers}, r.source)
 	if err != nil {
 		return err
 	}

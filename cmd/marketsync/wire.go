@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/source/demo"
+	"github.com/marketsync/marketsync/internal/source/tushare"
 	"github.com/marketsync/marketsync/internal/store"
 )
 
@@ -45,13 +47,38 @@ func newLogger(getenv func(string) string, w io.Writer, level slog.Level, prefer
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// appConfig is the app's configuration from the environment: the database, the demo
-// source (MARKETSYNC_DEMO_*) and the batch size cap (MARKETSYNC_MAX_BATCH_DAYS), with the
-// engine tuned by cfg. A malformed variable is a usage error.
-func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config) (*app.Config, error) {
+// sourceNames are the sources marketsync knows.
+var sourceNames = []string{"demo", "tushare"}
+
+// appConfig is the app's configuration from the environment: the database, the sources
+// (source names the default, else MARKETSYNC_SOURCE, else demo; MARKETSYNC_DEMO_*,
+// TUSHARE_*) and the batch size cap (MARKETSYNC_MAX_BATCH_DAYS), with the engine tuned
+// by cfg. A malformed variable, an unknown source or one not configured (tushare without
+// its token) is a usage error.
+func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config, source string) (*app.Config, error) {
 	demoCfg, err := demo.ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, usageError("%v", err)
+	}
+	if source == "" {
+		source = getenv("MARKETSYNC_SOURCE")
+	}
+	if source == "" {
+		source = "demo"
+	}
+	if !slices.Contains(sourceNames, source) {
+		return nil, usageError("unknown source %q (known: %s)", source, strings.Join(sourceNames, ", "))
+	}
+	var ts *tushare.Config
+	if getenv(tushare.EnvToken) != "" {
+		c, err := tushare.ConfigFromEnv(getenv)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		c.Logger = log
+		ts = &c
+	} else if source == "tushare" {
+		return nil, usageError("the tushare source needs %s, the account's Tushare Pro token", tushare.EnvToken)
 	}
 	if v := getenv("MARKETSYNC_MAX_BATCH_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -60,7 +87,13 @@ func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config) 
 		}
 		cfg.MaxBatchDays = n
 	}
-	return &app.Config{DatabaseURL: databaseURL(getenv), Demo: demoCfg, Engine: cfg, Logger: log}, nil
+	return &app.Config{DatabaseURL: databaseURL(getenv), SourceName: source, Demo: demoCfg, Tushare: ts,
+		Engine: cfg, Logger: log}, nil
+}
+
+// sourceFlag adds --source to fs.
+func sourceFlag(fs *flag.FlagSet) *string {
+	return fs.String("source", "", "the source to load from: demo or tushare (default: $MARKETSYNC_SOURCE, else demo)")
 }
 
 // parseFlags parses args into fs, turning mistakes into one-line usage errors.
@@ -110,6 +143,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 func runWorker(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	workers := fs.Int("workers", 2, "days loaded at once by this process")
+	source := sourceFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -117,7 +151,7 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return usageError("worker: --workers must be at least 1")
 	}
 	log := newLogger(getenv, stderr, slog.LevelInfo, false)
-	cfg, err := appConfig(getenv, log, engine.Config{Parallelism: *workers, Adopt: true})
+	cfg, err := appConfig(getenv, log, engine.Config{Parallelism: *workers, Adopt: true}, *source)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/live"
 	"github.com/marketsync/marketsync/internal/source/demo"
+	"github.com/marketsync/marketsync/internal/source/tushare"
 	"github.com/marketsync/marketsync/internal/store"
 	"github.com/marketsync/marketsync/static"
 )
@@ -39,10 +40,17 @@ type Config struct {
 	// ctx ends (a server started before its database); without it that is an error at
 	// once.
 	Wait bool
-	// Source is where the days come from (default: the demo market configured by Demo).
+	// Source, when set, is the only source, the default (tests pass theirs); otherwise
+	// the sources are the demo market (configured by Demo) and Tushare (when Tushare is
+	// set), and SourceName names the default.
 	Source engine.Source
-	// Demo configures the default source.
+	// SourceName names the default source: "demo" (the default) or "tushare".
+	SourceName string
+	// Demo configures the demo market.
 	Demo demo.Config
+	// Tushare, when set, configures the Tushare Pro source (its rate limits are kept in
+	// PostgreSQL, shared by every process).
+	Tushare *tushare.Config
 	// Engine tunes the engine; its Logger defaults to Logger.
 	Engine engine.Config
 	// Listener is where Run serves HTTP; nil serves nothing (tests call HTTP.Test).
@@ -120,14 +128,26 @@ func New(ctx context.Context, cfg *Config) (*App, error) {
 	return a, nil
 }
 
-// build makes the source, the engine, the hub and the Fiber app on a's pool.
+// build makes the sources, the engine, the hub and the Fiber app on a's pool.
 func (a *App) build(ctx context.Context, c *Config) error {
 	if a.Source == nil {
-		a.Source = demo.New(a.Calendar, c.Demo)
+		var others []engine.Source
+		var err error
+		if a.Source, others, err = a.sources(c); err != nil {
+			return err
+		}
+		c.Engine.Sources = append(c.Engine.Sources, others...)
 	}
 	var err error
 	if a.Engine, err = engine.New(ctx, a.Pool, a.Source, a.Calendar, &c.Engine); err != nil {
 		return err
+	}
+	if err := a.Engine.LoadCalendar(ctx); store.IsUnavailable(err) {
+		// The app starts on a database that is away (its pages answer 503); the
+		// engine's calendar refresh reads the table once it is back.
+		c.Logger.Warn("the trade calendar is not read yet: the database is unavailable", "err", err)
+	} else if err != nil {
+		return fmt.Errorf("loading the trade calendar: %w", err)
 	}
 	a.Hub, err = live.NewHub(a.Pool, &live.HubConfig{
 		Loader: a.Engine, Renderer: handlers.Fragments{Zone: c.Zone}, Channel: engine.ProgressChannel,
@@ -140,6 +160,35 @@ func (a *App) build(ctx context.Context, c *Config) error {
 		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins,
 	})
 	return err
+}
+
+// ErrUnknownSource reports a source name that is not one of marketsync's, or that is
+// not configured (tushare without its token).
+var ErrUnknownSource = errors.New("unknown source")
+
+// sources builds the configured sources and returns the default one and the others.
+func (a *App) sources(c *Config) (engine.Source, []engine.Source, error) {
+	all := []engine.Source{demo.New(a.Calendar, c.Demo)}
+	if c.Tushare != nil {
+		ts, err := tushare.New(store.NewRateLimiter(a.Pool, nil), c.Tushare)
+		if err != nil {
+			return nil, nil, err
+		}
+		all = append(all, ts)
+	}
+	name := c.SourceName
+	if name == "" {
+		name = "demo"
+	}
+	for i, s := range all {
+		if s.Name() == name {
+			return s, append(all[:i:i], all[i+1:]...), nil
+		}
+	}
+	if name == "tushare" {
+		return nil, nil, fmt.Errorf("%w: the tushare source needs TUSHARE_TOKEN (the account's Tushare Pro token)", ErrUnknownSource)
+	}
+	return nil, nil, fmt.Errorf("%w %q (known: demo, tushare)", ErrUnknownSource, name)
 }
 
 // Run runs the engine's workers, the hub and (with a Listener) the HTTP server until

@@ -26,7 +26,7 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 		return nil, err
 	}
 	b := &store.Batch{
-		Datasets: p.datasets, Start: p.start, End: p.end, Force: spec.Force, Priority: p.priority,
+		Source: p.source.Name(), Datasets: p.datasets, Start: p.start, End: p.end, Force: spec.Force, Priority: p.priority,
 		Status: market.BatchQueued, Queue: e.cfg.Queue, Total: len(p.days), TradingDays: p.trading,
 		CreatedBy: string(p.createdBy), CreatedFrom: spec.CreatedFrom,
 	}
@@ -231,7 +231,11 @@ func (e *Engine) Snapshot(ctx context.Context, taskID string) (*market.Snapshot,
 		}
 		e.days.put(b.ID, c)
 	}
-	return buildSnapshot(b, c.days, c.errs, e.cfg.Now(), e.Parallelism()), nil
+	s := buildSnapshot(b, c.days, c.errs, e.cfg.Now(), e.Parallelism())
+	if src, ok := e.sources[b.Source]; ok {
+		s.Synthetic = describeSource(src, false).Synthetic
+	}
+	return s, nil
 }
 
 // Batches lists batches newest first, and how many match the filter in all.
@@ -281,7 +285,7 @@ func (e *Engine) summaries(items []store.BatchListItem) []market.BatchSummary {
 	for i, it := range items {
 		c := it.Counts
 		b := market.BatchSummary{
-			TaskID: it.TaskID, Status: it.Status, Datasets: it.Datasets,
+			TaskID: it.TaskID, Status: it.Status, Source: it.Source, Datasets: it.Datasets,
 			StartDate: dateString(it.Start), EndDate: dateString(it.End), Total: it.Total,
 			Success: c.Success, Failed: c.Failed, Skipped: c.Skipped(), Closed: c.Closed,
 			AlreadyLoaded: c.AlreadyLoaded, Cancelled: c.Cancelled, Pending: c.Pending, Running: c.Running,
@@ -331,7 +335,10 @@ func (e *Engine) Coverage(ctx context.Context, dataset string, start, end time.T
 	for _, d := range days {
 		cd := market.CoverageDay{Date: dateString(d), Status: market.CoverageMissing}
 		if c, ok := loaded[d]; ok {
-			cd.Status, cd.Rows, cd.SyncedAt = market.CoverageLoaded, c.Rows, c.SyncedAt
+			cd.Status, cd.Rows, cd.SyncedAt, cd.Source = market.CoverageLoaded, c.Rows, c.SyncedAt, c.Source
+			if c.VerifiedOK != nil {
+				cd.Verified = map[bool]string{true: "ok", false: "differs"}[*c.VerifiedOK]
+			}
 			cov.Loaded++
 		} else if failed[d] {
 			cd.Status = market.CoverageFailed

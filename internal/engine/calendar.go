@@ -100,10 +100,5 @@ func (e *Engine) refreshCalendarDaily(ctx context.Context) {
 	}
 }
 
-// sourceName is the name a source gives itself, or "source".
-func sourceName(src Source) string {
-	if n, ok := src.(interface{ Name() string }); ok {
-		return n.Name()
-	}
-	return "source"
-}
+// sourceName is the name a source gives itself.
+func sourceName(src Source) string { return src.Name() }

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,10 +33,22 @@ import (
 // announced, from whichever process made it; the payload is the batch's task id.
 const ProgressChannel = "marketsync_progress"
 
-// Source fetches one dataset's rows for one trading day, streaming them as produced.
-// Errors wrapping market.ErrSourceRefused fail the whole batch; others are retried.
+// Source fetches one dataset's rows for one trading day, streaming them as produced (a
+// local source) or whole (a network source fetches the day before returning; the day's
+// transaction opens only after Fetch). Errors wrapping market.ErrSourceRefused fail the
+// whole batch, market.ErrDatasetRefused the dataset, market.ErrQuotaExhausted the day;
+// others are retried.
 type Source interface {
+	// Name names the source ("demo", "tushare"): batches and loaded days record it.
+	Name() string
+	// Datasets lists the datasets the source serves.
+	Datasets() []string
 	Fetch(ctx context.Context, ds market.Dataset, day time.Time) (market.Rows, error)
+}
+
+// Synthetic is what a source that makes its data up says: pages and the API say so.
+type Synthetic interface {
+	Synthetic() bool
 }
 
 // Config tunes an Engine. Zero values take the defaults noted on each field.
@@ -76,6 +90,10 @@ type Config struct {
 	// MaxBatchDays caps the days a batch may cover (default DefaultMaxBatchDays, twenty
 	// years).
 	MaxBatchDays int
+	// Sources are the other sources, besides New's default one, that batches may name:
+	// every process working a queue should have the same ones (a process without a
+	// batch's source leaves its days to another).
+	Sources []Source
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives the engine's structured logs (default slog.Default()).
@@ -138,7 +156,8 @@ func (c *Config) withDefaults() Config {
 // Engine is the batch engine. Build it with New; run its workers with Run.
 type Engine struct {
 	pool     *pgxpool.Pool
-	src      Source
+	src      Source            // the default source
+	sources  map[string]Source // every source, by name
 	cal      *calendar.Calendar
 	cfg      Config
 	log      *slog.Logger
@@ -189,7 +208,13 @@ func (c *dayCache) put(batchID int64, d cachedDays) {
 // registers its worker id in the database.
 func New(ctx context.Context, pool *pgxpool.Pool, src Source, cal *calendar.Calendar, cfg *Config) (*Engine, error) {
 	c := cfg.withDefaults()
-	e := &Engine{pool: pool, src: src, cal: cal, cfg: c, log: c.Logger, ready: make(chan struct{})}
+	e := &Engine{pool: pool, src: src, cal: cal, cfg: c, log: c.Logger, ready: make(chan struct{}),
+		sources: map[string]Source{src.Name(): src}}
+	for _, s := range c.Sources {
+		if _, dup := e.sources[s.Name()]; !dup {
+			e.sources[s.Name()] = s
+		}
+	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &dayWorker{e: e}); err != nil {
 		return nil, err
@@ -415,3 +440,32 @@ func (e *Engine) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 func dateString(d time.Time) string { return d.Format(market.DateLayout) }
 
 type riverDriver = riverpgxv5.Driver
+
+// Sources lists the configured sources, the default first.
+func (e *Engine) Sources() []market.SourceInfo {
+	out := []market.SourceInfo{describeSource(e.src, true)}
+	for _, name := range slices.Sorted(maps.Keys(e.sources)) {
+		if name != e.src.Name() {
+			out = append(out, describeSource(e.sources[name], false))
+		}
+	}
+	return out
+}
+
+func describeSource(s Source, isDefault bool) market.SourceInfo {
+	syn, ok := s.(Synthetic)
+	return market.SourceInfo{Name: s.Name(), Datasets: s.Datasets(), Synthetic: ok && syn.Synthetic(), Default: isDefault}
+}
+
+// source returns the source called name ("" is the default), or an input error naming
+// the configured ones.
+func (e *Engine) source(name string) (Source, error) {
+	if name == "" {
+		return e.src, nil
+	}
+	if s, ok := e.sources[name]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("%w: unknown source %q (configured here: %s)", market.ErrInvalidInput, name,
+		strings.Join(slices.Sorted(maps.Keys(e.sources)), ", "))
+}

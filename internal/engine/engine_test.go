@@ -60,6 +60,9 @@ type hookSource struct {
 	wrap   func(ctx context.Context, day time.Time, rows market.Rows) market.Rows
 }
 
+func (s *hookSource) Name() string       { return s.inner.Name() }
+func (s *hookSource) Datasets() []string { return s.inner.Datasets() }
+
 func (s *hookSource) Fetch(ctx context.Context, ds market.Dataset, day time.Time) (market.Rows, error) {
 	if s.before != nil {
 		if err := s.before(ctx, ds, day); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/marketsync/marketsync/internal/market"
@@ -23,6 +24,7 @@ type Publisher interface {
 // plan is a batch decided from a spec before anything is written: its days (closed days
 // already skipped), how many of them trade, and who asked.
 type plan struct {
+	source     Source
 	datasets   []string
 	start, end time.Time
 	days       []store.Day
@@ -37,8 +39,17 @@ type plan struct {
 func (e *Engine) plan(spec market.Spec) (plan, error) {
 	p := plan{createdBy: spec.CreatedBy, priority: spec.Priority}
 	var err error
+	if p.source, err = e.source(spec.Source); err != nil {
+		return p, err
+	}
 	if p.datasets, err = market.NormalizeDatasets(spec.Datasets); err != nil {
 		return p, err
+	}
+	for _, ds := range p.datasets {
+		if !slices.Contains(p.source.Datasets(), ds) {
+			return p, fmt.Errorf("%w: the %s source does not serve %s (it serves %s)", market.ErrUnknownDataset,
+				p.source.Name(), ds, strings.Join(p.source.Datasets(), ", "))
+		}
 	}
 	if p.priority == 0 {
 		p.priority = market.PriorityDefault
@@ -57,7 +68,7 @@ func (e *Engine) plan(spec market.Spec) (plan, error) {
 	if n := len(calendarDays); n > e.cfg.MaxBatchDays {
 		return p, &market.SizeError{Days: n, Max: e.cfg.MaxBatchDays}
 	}
-	if err := e.checkPublished(p.datasets, calendarDays); err != nil {
+	if err := e.checkPublished(p.source, p.datasets, calendarDays); err != nil {
 		return p, err
 	}
 	now := e.cfg.Now()
@@ -112,7 +123,7 @@ func (e *Engine) chosenDays(spec market.Spec) ([]time.Time, error) {
 }
 
 // checkPublished refuses trading days whose data the source has not published yet.
-func (e *Engine) checkPublished(datasets []string, days []time.Time) error {
+func (e *Engine) checkPublished(src Source, datasets []string, days []time.Time) error {
 	now := e.cfg.Now()
 	var late []time.Time
 	var when time.Time
@@ -122,7 +133,7 @@ func (e *Engine) checkPublished(datasets []string, days []time.Time) error {
 		}
 		for _, name := range datasets {
 			ds, _ := market.LookupDataset(name)
-			if at := e.publishedAt(ds, d); at.After(now) {
+			if at := publishedAt(src, ds, d); at.After(now) {
 				late, when = append(late, d), at
 				break
 			}
@@ -131,14 +142,14 @@ func (e *Engine) checkPublished(datasets []string, days []time.Time) error {
 	if len(late) == 0 {
 		return nil
 	}
-	latest, _ := e.LatestDay(datasets)
+	latest, _ := e.latestDay(src, datasets)
 	return &market.DaysError{Err: market.ErrNotPublished, Days: late, Latest: latest,
 		PublishedAt: when.In(market.ExchangeZone).Format("15:04")}
 }
 
-// publishedAt is when the source publishes ds's data of day.
-func (e *Engine) publishedAt(ds market.Dataset, day time.Time) time.Time {
-	if p, ok := e.src.(Publisher); ok {
+// publishedAt is when src publishes ds's data of day.
+func publishedAt(src Source, ds market.Dataset, day time.Time) time.Time {
+	if p, ok := src.(Publisher); ok {
 		return p.PublishedAt(ds, day)
 	}
 	return market.PublishedAt(day, 17, 0)
@@ -147,6 +158,11 @@ func (e *Engine) publishedAt(ds market.Dataset, day time.Time) time.Time {
 // LatestDay is the latest trading day whose data of every dataset named is published by
 // now (the start form's default date); false when there is none in the calendar.
 func (e *Engine) LatestDay(datasets []string) (time.Time, bool) {
+	return e.latestDay(e.src, datasets)
+}
+
+// latestDay is LatestDay of src.
+func (e *Engine) latestDay(src Source, datasets []string) (time.Time, bool) {
 	if names, err := market.NormalizeDatasets(datasets); err == nil {
 		datasets = names // none: the default dataset
 	}
@@ -155,7 +171,7 @@ func (e *Engine) LatestDay(datasets []string) (time.Time, bool) {
 	for tries := 0; err == nil && tries < 10; tries++ {
 		ready := true
 		for _, name := range datasets {
-			if ds, err := market.LookupDataset(name); err == nil && e.publishedAt(ds, d).After(now) {
+			if ds, err := market.LookupDataset(name); err == nil && publishedAt(src, ds, d).After(now) {
 				ready = false
 			}
 		}

@@ -71,7 +71,7 @@ func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, b *store.Batch, days []
 	params := make([]river.InsertManyParams, len(days))
 	for i, d := range days {
 		params[i] = river.InsertManyParams{
-			Args: dayArgs{BatchID: b.ID, TaskID: b.TaskID, Dataset: d.Dataset, Day: dateString(d.Day), Gen: d.Gen},
+			Args: dayArgs{BatchID: b.ID, TaskID: b.TaskID, Source: b.Source, Dataset: d.Dataset, Day: dateString(d.Day), Gen: d.Gen},
 			InsertOpts: &river.InsertOpts{
 				Queue: b.Queue, Priority: b.Priority, MaxAttempts: e.cfg.MaxAttempts,
 				ScheduledAt: place,

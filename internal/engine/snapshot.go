@@ -17,7 +17,7 @@ const etaWindow = 20
 // counts, the days in flight, the errors, rows/s, the ETA and the message.
 func buildSnapshot(b *store.Batch, days []store.Day, errs recentErrors, now time.Time, parallelism int) *market.Snapshot {
 	s := &market.Snapshot{
-		TaskID: b.TaskID, Status: b.Status, Total: b.Total,
+		TaskID: b.TaskID, Status: b.Status, Total: b.Total, Source: b.Source,
 		StartTime: b.StartedAt, EndTime: b.FinishedAt,
 		Datasets: b.Datasets, StartDate: dateString(b.Start), EndDate: dateString(b.End),
 		Force: b.Force, Priority: b.Priority, TradingDays: b.TradingDays,

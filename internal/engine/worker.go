@@ -21,6 +21,7 @@ import (
 type dayArgs struct {
 	BatchID int64  `json:"batch_id"`
 	TaskID  string `json:"task_id"`
+	Source  string `json:"source,omitempty"`
 	Dataset string `json:"dataset"`
 	Day     string `json:"day"`
 	Gen     int    `json:"gen"`
@@ -46,6 +47,13 @@ func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 	if err != nil {
 		return river.JobCancel(err)
 	}
+	src, err := e.source(job.Args.Source)
+	if err != nil {
+		// Another process may have this source: leave the day to it.
+		e.log.Warn("a day of a source this process does not have; leaving it to another", "task_id", job.Args.TaskID,
+			"source", job.Args.Source, "day", job.Args.Day)
+		return river.JobSnooze(10 * time.Second)
+	}
 	// Tracked before the claim: a stop announced from then on cancels the day.
 	ctx, done := e.inflight.track(ctx, ref.BatchID)
 	defer done()
@@ -58,7 +66,7 @@ func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 		return nil // batch deleted, paused or stopped, or the job is stale
 	}
 	began := e.cfg.Now()
-	res, loadErr := e.load(ctx, job, b, ds, ref.Day)
+	res, loadErr := e.load(ctx, job, b, src, ds, ref.Day)
 	switch {
 	case loadErr == nil:
 		e.logDay(ctx, job.Args, res.tally, res.status, res.rows, e.cfg.Now().Sub(began), "")
@@ -94,14 +102,14 @@ type dayResult struct {
 // already (unless force), COPY the rows in, mark the day done, complete the job, finish
 // the batch when this was its last day, notify. Anything going wrong rolls all of it
 // back.
-func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, ds market.Dataset, day time.Time) (dayResult, error) {
+func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, src Source, ds market.Dataset, day time.Time) (dayResult, error) {
 	var rows market.Rows
 	loaded, err := e.covered(ctx, e.pool, b, ds, day)
 	if err != nil {
 		return dayResult{}, err
 	}
 	if !loaded {
-		if rows, err = e.src.Fetch(ctx, ds, day); err != nil {
+		if rows, err = src.Fetch(ctx, ds, day); err != nil {
 			return dayResult{}, fmt.Errorf("fetching: %w", err)
 		}
 	}
@@ -117,7 +125,7 @@ func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Bat
 		}
 		if loaded {
 			res.status = market.DaySkipped
-		} else if res.rows, err = store.ReplaceDay(ctx, tx, ds, day, b.ID, rows); err != nil {
+		} else if res.rows, err = store.ReplaceDay(ctx, tx, store.DayLoad{Dataset: ds, Day: day, BatchID: b.ID, Source: src.Name()}, rows); err != nil {
 			return err
 		}
 		res.tally, err = e.endDay(ctx, tx, job, b.ID, ds.Name, day, res.status, res.rows, nil)

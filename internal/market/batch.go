@@ -145,6 +145,8 @@ const (
 // Spec asks for a batch: every calendar day from Start to End (inclusive) of each
 // dataset, or, when Days is set, exactly those days (then Start and End are ignored).
 type Spec struct {
+	// Source names the source to load from ("" is the engine's default).
+	Source   string
 	Datasets []string
 	Start    time.Time
 	End      time.Time
@@ -181,4 +183,13 @@ type Estimate struct {
 	Days        int           `json:"days"`
 	TradingDays int           `json:"trading_days"`
 	Duration    time.Duration `json:"-"`
+}
+
+// SourceInfo describes a configured source for pages and the API: its name, the
+// datasets it serves, whether its data is made up (the demo), whether it is the default.
+type SourceInfo struct {
+	Name      string   `json:"name"`
+	Datasets  []string `json:"datasets"`
+	Synthetic bool     `json:"synthetic"`
+	Default   bool     `json:"default"`
 }

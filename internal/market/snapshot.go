@@ -28,6 +28,10 @@ type Snapshot struct {
 	Errors              []ErrorEntry `json:"errors"`
 
 	// What marketsync adds.
+	// Source is where the batch loads from; Synthetic says its data is made up (the
+	// demo market).
+	Source    string   `json:"source"`
+	Synthetic bool     `json:"synthetic,omitempty"`
 	Datasets  []string `json:"datasets"`
 	StartDate string   `json:"start_date"`
 	EndDate   string   `json:"end_date"`
@@ -119,6 +123,7 @@ type ErrorRecord struct {
 type BatchSummary struct {
 	TaskID          string      `json:"task_id"`
 	Status          BatchStatus `json:"status"`
+	Source          string      `json:"source"`
 	Datasets        []string    `json:"datasets"`
 	StartDate       string      `json:"start_date"`
 	EndDate         string      `json:"end_date"`
@@ -213,6 +218,10 @@ type CoverageDay struct {
 	Status   CoverageState `json:"status"`
 	Rows     int64         `json:"rows"`
 	SyncedAt time.Time     `json:"synced_at,omitzero"`
+	// Source is the source that loaded the day; Verified what verifying it found
+	// ("ok", "differs"; empty: never verified).
+	Source   string `json:"source,omitempty"`
+	Verified string `json:"verified,omitempty"`
 }
 
 // Coverage is what is loaded of one dataset between two dates.

@@ -50,6 +50,8 @@ type Batch struct {
 	// runs before it (a retry of a finished batch starts a new run).
 	RunStartedAt *time.Time
 	RunSeconds   float64
+	// Source names the source the batch loads from.
+	Source string
 }
 
 // Duration is how long the batch has run, all its runs together, as of now.
@@ -82,7 +84,7 @@ type Day struct {
 
 var batchCols = []string{"id", "task_id", "datasets", "start_date", "end_date", "force", "priority",
 	"status", "queue", "message", "total", "trading_days", "created_at", "created_by", "created_from",
-	"started_at", "finished_at", "cancelled_by", "version", "run_started_at", "run_seconds"}
+	"started_at", "finished_at", "cancelled_by", "version", "run_started_at", "run_seconds", "source"}
 
 var batchColumns = strings.Join(batchCols, ", ")
 
@@ -96,7 +98,7 @@ func scanBatch(row pgx.Row) (*Batch, error) {
 	var priority int16
 	err := row.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
 		&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
-		&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds)
+		&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds, &b.Source)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, market.ErrNotFound
 	}
@@ -114,12 +116,12 @@ func InsertBatch(ctx context.Context, db DB, b *Batch, base string) error {
 		}
 		err := db.QueryRow(ctx, `
 			INSERT INTO batches (task_id, datasets, start_date, end_date, force, priority, status, queue,
-				message, total, trading_days, created_by, created_from, started_at, finished_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+				message, total, trading_days, created_by, created_from, started_at, finished_at, source)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			ON CONFLICT (task_id) DO NOTHING
 			RETURNING id, created_at`,
 			id, b.Datasets, b.Start, b.End, b.Force, b.Priority, b.Status, b.Queue, b.Message,
-			b.Total, b.TradingDays, b.CreatedBy, b.CreatedFrom, b.StartedAt, b.FinishedAt,
+			b.Total, b.TradingDays, b.CreatedBy, b.CreatedFrom, b.StartedAt, b.FinishedAt, b.Source,
 		).Scan(&b.ID, &b.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
@@ -381,10 +383,21 @@ func LockDay(ctx context.Context, tx pgx.Tx, dataset string, day time.Time) erro
 	return nil
 }
 
+// DayLoad names what ReplaceDay loads: one day of one dataset, for a batch, from a
+// source.
+type DayLoad struct {
+	Dataset market.Dataset
+	Day     time.Time
+	BatchID int64
+	Source  string
+}
+
 // ReplaceDay replaces the rows of one (dataset, day): it deletes what is there and
-// streams rows in with binary COPY, inside tx, and records the day in coverage. The
-// caller holds the day's lock and commits or rolls back.
-func ReplaceDay(ctx context.Context, tx pgx.Tx, ds market.Dataset, day time.Time, batchID int64, rows market.Rows) (int64, error) {
+// streams rows in with binary COPY, inside tx, and records the day in coverage (which
+// source loaded it; not verified yet). The caller holds the day's lock and commits or
+// rolls back.
+func ReplaceDay(ctx context.Context, tx pgx.Tx, l DayLoad, rows market.Rows) (int64, error) {
+	ds, day, batchID := l.Dataset, l.Day, l.BatchID
 	if _, err := tx.Exec(ctx, "DELETE FROM "+pgx.Identifier{ds.Table}.Sanitize()+" WHERE "+
 		pgx.Identifier{ds.DateColumn}.Sanitize()+" = $1", day); err != nil {
 		return 0, fmt.Errorf("deleting %s %s: %w", ds.Name, day.Format(market.DateLayout), err)
@@ -400,9 +413,10 @@ func ReplaceDay(ctx context.Context, tx pgx.Tx, ds market.Dataset, day time.Time
 		return 0, fmt.Errorf("copying %s %s: the source returned %d rows but %d were copied", ds.Name, day.Format(market.DateLayout), want, n)
 	}
 	if _, err := tx.Exec(ctx, `
-		INSERT INTO coverage (dataset, day, rows, synced_at, batch_id) VALUES ($1, $2, $3, clock_timestamp(), $4)
+		INSERT INTO coverage (dataset, day, rows, synced_at, batch_id, source) VALUES ($1, $2, $3, clock_timestamp(), $4, $5)
 		ON CONFLICT (dataset, day) DO UPDATE SET rows = excluded.rows, synced_at = excluded.synced_at,
-			batch_id = excluded.batch_id`, ds.Name, day, n, batchID); err != nil {
+			batch_id = excluded.batch_id, source = excluded.source,
+			verified_at = NULL, verified_ok = NULL, verify_note = NULL`, ds.Name, day, n, batchID, l.Source); err != nil {
 		return 0, fmt.Errorf("recording coverage: %w", err)
 	}
 	return n, nil

@@ -364,7 +364,7 @@ func TestReplaceDayReplacesOneDayInItsTransaction(t *testing.T) {
 		tx, err := pool.Begin(ctx)
 		require.NoError(t, err)
 		defer tx.Rollback(ctx)
-		n, err := ReplaceDay(ctx, tx, ds, d, 7, rows)
+		n, err := ReplaceDay(ctx, tx, DayLoad{Dataset: ds, Day: d, BatchID: 7, Source: "test"}, rows)
 		if err == nil && commit {
 			require.NoError(t, tx.Commit(ctx))
 		}

@@ -78,7 +78,7 @@ func ListBatches(ctx context.Context, db DB, f market.BatchFilter, scope Scope) 
 		c := &it.Counts
 		err := r.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
 			&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
-			&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds,
+			&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds, &b.Source,
 			&c.Success, &c.Failed, &c.Closed, &c.AlreadyLoaded, &c.Cancelled, &c.Pending, &c.Running, &c.Rows)
 		b.Priority = int(priority)
 		return it, err
@@ -110,23 +110,26 @@ func Errors(ctx context.Context, db DB, batchID int64, limit, offset int) ([]mar
 	return recs, total, err
 }
 
-// CoveredDay is what coverage knows of one (dataset, day).
+// CoveredDay is what coverage knows of one (dataset, day): its rows, when and by which
+// source it loaded, and what verifying it found (nil: never verified).
 type CoveredDay struct {
-	Rows     int64
-	SyncedAt time.Time
+	Rows       int64
+	SyncedAt   time.Time
+	Source     string
+	VerifiedOK *bool
 }
 
 // Covered returns the loaded days of dataset between start and end, and the days not
 // loaded for which some batch's day failed.
 func Covered(ctx context.Context, db DB, dataset string, start, end time.Time) (map[time.Time]CoveredDay, map[time.Time]bool, error) {
-	rows, err := db.Query(ctx, `SELECT day, rows, synced_at FROM coverage WHERE dataset = $1 AND day BETWEEN $2 AND $3`, dataset, start, end)
+	rows, err := db.Query(ctx, `SELECT day, rows, synced_at, source, verified_ok FROM coverage WHERE dataset = $1 AND day BETWEEN $2 AND $3`, dataset, start, end)
 	if err != nil {
 		return nil, nil, err
 	}
 	loaded := make(map[time.Time]CoveredDay)
 	var day time.Time
 	var c CoveredDay
-	if _, err := pgx.ForEachRow(rows, []any{&day, &c.Rows, &c.SyncedAt}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&day, &c.Rows, &c.SyncedAt, &c.Source, &c.VerifiedOK}, func() error {
 		loaded[day] = c
 		return nil
 	}); err != nil {

@@ -81,7 +81,7 @@ func TestDemoDaysLoadIntoEveryTable(t *testing.T) {
 		rows, err := src.Fetch(ctx, ds, day)
 		require.NoError(t, err)
 		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-			n, err := ReplaceDay(ctx, tx, ds, day, 0, rows)
+			n, err := ReplaceDay(ctx, tx, DayLoad{Dataset: ds, Day: day, Source: "demo"}, rows)
 			require.Greater(t, n, int64(5000), ds.Name)
 			return err
 		})

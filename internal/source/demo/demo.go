@@ -284,3 +284,7 @@ func (r *rows) cancelled() bool {
 	}
 	return false
 }
+
+// Synthetic says the demo's data is made up: pages and the API say so whenever it is in
+// use.
+func (s *Source) Synthetic() bool { return true }

@@ -174,30 +174,45 @@ func (g *generator) listStocks(seed uint64) []stock {
 
 // shape draws a stock's delisting, ST years, name and price parameters.
 func (g *generator) shape(st *stock, names map[string]bool) {
+	g.drawDelisting(st)
+	lastYear := g.drawST(st)
+	g.drawName(st, names, lastYear)
+	g.drawPrices(st)
+	st.code = st.info.Code
+}
+
+// drawDelisting delists about one in sixteen companies listed before 2019, mostly since
+// 2018.
+func (g *generator) drawDelisting(st *stock) {
 	k := st.key
 	listDN := g.days[st.list]
-	// Delisting: about one in sixteen companies listed before 2019, mostly since 2018.
-	if listDN < g.dn2019 {
-		u := mix(k^0xde1) % 1000
-		var from, to int32
-		switch {
-		case u < 55:
-			from, to = max(listDN+730, g.dn2018), g.dnLastDelist
-		case u < 65:
-			from, to = listDN+730, g.dn2018-1
-		}
-		if to > from {
-			dn := from + int32(mix(k^0xde2)%uint64(to-from+1))
-			if t, ok := g.dayAtOrAfter(dn); ok {
-				st.delist = t
-				st.info.DelistDate = g.date(t)
-			}
+	if listDN >= g.dn2019 {
+		return
+	}
+	u := mix(k^0xde1) % 1000
+	var from, to int32
+	switch {
+	case u < 55:
+		from, to = max(listDN+730, g.dn2018), g.dnLastDelist
+	case u < 65:
+		from, to = listDN+730, g.dn2018-1
+	}
+	if to > from {
+		dn := from + int32(mix(k^0xde2)%uint64(to-from+1))
+		if t, ok := g.dayAtOrAfter(dn); ok {
+			st.delist = t
+			st.info.DelistDate = g.date(t)
 		}
 	}
-	// ST periods: a little Markov chain over calendar years, from the year after
-	// listing; a company on its way out is *ST in its last year(s).
+}
+
+// drawST runs a little Markov chain of ST periods over calendar years, from the year
+// after listing; a company on its way out is *ST in its last year(s). It returns the
+// stock's last calendar year.
+func (g *generator) drawST(st *stock) int {
+	k := st.key
 	lastDay := g.days[st.delist-1]
-	listYear, lastYear := yearOf(listDN), yearOf(lastDay)
+	listYear, lastYear := yearOf(g.days[st.list]), yearOf(lastDay)
 	lastYearDay := time.Unix(int64(lastDay)*86400, 0).UTC().YearDay()
 	state := 0 // 0 normal, 1 ST, 2 *ST
 	for y := listYear + 1; y <= lastYear; y++ {
@@ -220,25 +235,35 @@ func (g *generator) shape(st *stock, names map[string]bool) {
 			st.starST |= 1 << (y - g.firstYear)
 		}
 	}
-	// Name: a unique two-character brand and an industry.
+	return lastYear
+}
+
+// drawName gives the stock a unique two-character brand and an industry, prefixed with
+// its ST state in its last year.
+func (g *generator) drawName(st *stock, names map[string]bool, lastYear int) {
 	for try := uint64(0); ; try++ {
-		h := mix(k ^ 0x4a3e ^ try*0x9e3779b97f4a7c15)
+		h := mix(st.key ^ 0x4a3e ^ try*0x9e3779b97f4a7c15)
 		n := string(nameHead[h%uint64(len(nameHead))]) + string(nameTail[h>>16%uint64(len(nameTail))]) +
 			nameTrade[h>>32%uint64(len(nameTrade))]
-		if !names[n] || try > 50 {
-			names[n] = true
-			switch {
-			case st.starST>>(lastYear-g.firstYear)&1 == 1:
-				n = "*ST" + n
-			case st.st>>(lastYear-g.firstYear)&1 == 1:
-				n = "ST" + n
-			}
-			st.info.Name = n
-			break
+		if names[n] && try <= 50 {
+			continue
 		}
+		names[n] = true
+		switch {
+		case st.starST>>(lastYear-g.firstYear)&1 == 1:
+			n = "*ST" + n
+		case st.st>>(lastYear-g.firstYear)&1 == 1:
+			n = "ST" + n
+		}
+		st.info.Name = n
+		return
 	}
-	// Price parameters. The base price is 3 yuan times 1.02^k: mostly 3 to 60 yuan, a few
-	// up to about 200; each year it drifts between 0.6 and 1.6 times that.
+}
+
+// drawPrices draws the price parameters. The base price is 3 yuan times 1.02^k: mostly 3
+// to 60 yuan, a few up to about 200; each year it drifts between 0.6 and 1.6 times that.
+func (g *generator) drawPrices(st *stock) {
+	k := st.key
 	h := mix(k ^ 0x9a1ce)
 	steps := h % 150
 	if h>>8%100 < 6 {
@@ -258,7 +283,6 @@ func (g *generator) shape(st *stock, names map[string]bool) {
 	st.sigma = 120 + int64(h>>24%140)
 	st.beta = 50 + int64(h>>32%100)
 	st.vol = 5_000 * (2 + int64(h>>40%120))
-	st.code = st.info.Code
 }
 
 func pad3(n int) string {
