@@ -52,6 +52,12 @@ type server struct {
 // failed.
 func startServer(t *testing.T, db, name string, args ...string) *server {
 	t.Helper()
+	return startServerEnv(t, db, name, nil, args...)
+}
+
+// startServerEnv is startServer with extra environment variables ("KEY=value").
+func startServerEnv(t *testing.T, db, name string, extra []string, args ...string) *server {
+	t.Helper()
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	cmd := exec.Command(exe, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
@@ -63,6 +69,7 @@ func startServer(t *testing.T, db, name string, args ...string) *server {
 		"MARKETSYNC_DEMO_LATENCY=200ms",
 		"MARKETSYNC_LOG_FORMAT=json",
 	)
+	cmd.Env = append(cmd.Env, extra...)
 	s := &server{name: name, cmd: cmd, log: newServerLog(), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	s.start = time.Now()

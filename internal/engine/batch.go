@@ -47,6 +47,9 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 		if err := e.enqueue(ctx, tx, b, queued, inTurn); err != nil {
 			return err
 		}
+		if err := e.enqueueStocks(ctx, tx, p.source, b.Queue); err != nil {
+			return err
+		}
 		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
 			return err
 		}
@@ -231,8 +234,13 @@ func (e *Engine) Snapshot(ctx context.Context, taskID string) (*market.Snapshot,
 		}
 		e.days.put(b.ID, c)
 	}
-	s := buildSnapshot(b, c.days, c.errs, e.cfg.Now(), e.Parallelism())
-	if src, ok := e.sources[b.Source]; ok {
+	src := e.sources[b.Source]
+	var pace func(string) time.Duration
+	if p, ok := src.(Pacer); ok {
+		pace = p.Pace
+	}
+	s := buildSnapshot(b, c.days, c.errs, e.cfg.Now(), e.Parallelism(), pace)
+	if src != nil {
 		s.Synthetic = describeSource(src, false).Synthetic
 	}
 	return s, nil

@@ -46,6 +46,12 @@ type Source interface {
 	Fetch(ctx context.Context, ds market.Dataset, day time.Time) (market.Rows, error)
 }
 
+// Pacer is a source under rate limits: Pace is the least time one day of a dataset
+// takes (its calls at the limit), which the ETA never undercuts.
+type Pacer interface {
+	Pace(dataset string) time.Duration
+}
+
 // Synthetic is what a source that makes its data up says: pages and the API say so.
 type Synthetic interface {
 	Synthetic() bool
@@ -217,6 +223,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, src Source, cal *calendar.Cale
 	}
 	workers := river.NewWorkers()
 	if err := river.AddWorkerSafely(workers, &dayWorker{e: e}); err != nil {
+		return nil, err
+	}
+	if err := river.AddWorkerSafely(workers, &stocksWorker{e: e}); err != nil {
 		return nil, err
 	}
 	rc := &river.Config{

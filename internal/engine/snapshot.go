@@ -15,7 +15,9 @@ const etaWindow = 20
 
 // buildSnapshot derives a batch's progress from its row, its days and its newest errors:
 // counts, the days in flight, the errors, rows/s, the ETA and the message.
-func buildSnapshot(b *store.Batch, days []store.Day, errs recentErrors, now time.Time, parallelism int) *market.Snapshot {
+// pace, when not nil, is the least time a day of a dataset takes under the source's rate
+// limits.
+func buildSnapshot(b *store.Batch, days []store.Day, errs recentErrors, now time.Time, parallelism int, pace func(string) time.Duration) *market.Snapshot {
 	s := &market.Snapshot{
 		TaskID: b.TaskID, Status: b.Status, Total: b.Total, Source: b.Source,
 		StartTime: b.StartedAt, EndTime: b.FinishedAt,
@@ -48,6 +50,11 @@ func buildSnapshot(b *store.Batch, days []store.Day, errs recentErrors, now time
 	}
 	if b.Status == market.BatchRunning || b.Status == market.BatchQueued {
 		s.EstimatedCompletion = eta(synced, c.Pending+c.Running, parallelism, now)
+		if bound := paceBound(days, pace); bound > 0 {
+			if t := now.Add(bound); s.EstimatedCompletion == nil || t.After(*s.EstimatedCompletion) {
+				s.EstimatedCompletion = &t
+			}
+		}
 	}
 	s.Message = catalog.BatchLine(catalog.EN, s)
 	return s
@@ -132,6 +139,26 @@ func eta(synced []span, remaining, parallelism int, now time.Time) *time.Time {
 	}
 	t := now.Add(perDay * time.Duration(remaining))
 	return &t
+}
+
+// paceBound is the least time the days not done yet take under the source's rate
+// limits: each dataset's days one after another at its pace, the datasets side by side
+// (the limits are per api and hold across every process).
+func paceBound(days []store.Day, pace func(string) time.Duration) time.Duration {
+	if pace == nil {
+		return 0
+	}
+	left := make(map[string]int)
+	for _, d := range days {
+		if d.Status == market.DayPending || d.Status == market.DayRunning {
+			left[d.Dataset]++
+		}
+	}
+	var bound time.Duration
+	for ds, n := range left {
+		bound = max(bound, time.Duration(n)*pace(ds))
+	}
+	return bound
 }
 
 func elapsed(start, end *time.Time, now time.Time) time.Duration {

@@ -34,7 +34,7 @@ func TestSnapshotCountsAndETA(t *testing.T) {
 	}
 	days[4].Error = &msg
 	b := &store.Batch{TaskID: "x", Status: market.BatchRunning, Total: len(days), TradingDays: len(days), StartedAt: at(0), RunStartedAt: at(0)}
-	s := buildSnapshot(b, days, recentErrors{}, *at(25), 2)
+	s := buildSnapshot(b, days, recentErrors{}, *at(25), 2, nil)
 	require.Equal(t, 3, s.Success)
 	require.Equal(t, 1, s.Failed)
 	require.Equal(t, 2, s.Skipped)
@@ -53,6 +53,15 @@ func TestSnapshotCountsAndETA(t *testing.T) {
 	require.Equal(t, "syncing 2025-10-10... (60.0%)", s.Message)
 
 	// Before enough days for a measured rate: the mean day over the parallelism.
-	early := buildSnapshot(b, append([]store.Day{days[2]}, days[7:]...), recentErrors{}, *at(10), 2)
+	early := buildSnapshot(b, append([]store.Day{days[2]}, days[7:]...), recentErrors{}, *at(10), 2, nil)
 	require.Equal(t, at(10+3*5), early.EstimatedCompletion)
+
+	// Under a rate limit of a day every 10 s, four days left cannot take less than 40 s,
+	// and the limit gives an estimate before any day is done.
+	paced := func(string) time.Duration { return 10 * time.Second }
+	require.Equal(t, at(25+40), buildSnapshot(b, days, recentErrors{}, *at(25), 2, paced).EstimatedCompletion)
+	require.Equal(t, at(3*10), buildSnapshot(b, days[7:], recentErrors{}, *at(0), 2, paced).EstimatedCompletion)
+	// A slow measured rate is kept when it is slower than the limit.
+	fast := func(string) time.Duration { return time.Second }
+	require.Equal(t, at(45), buildSnapshot(b, days, recentErrors{}, *at(25), 2, fast).EstimatedCompletion)
 }

@@ -497,6 +497,13 @@ func MoveToQueue(ctx context.Context, db DB, batchID int64, queue string) error 
 	return err
 }
 
+// CountStocks returns how many stocks the stock list holds.
+func CountStocks(ctx context.Context, db DB) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, "SELECT count(*) FROM "+pgx.Identifier{market.StockBasic().Table}.Sanitize()).Scan(&n)
+	return n, err
+}
+
 // ReplaceStocks replaces the whole stock list (stock_basic) with rows in one
 // transaction, and returns how many rows it holds now. A list the source returned empty
 // is refused: it would wipe the table.

@@ -86,6 +86,16 @@ func (s *Source) post(ctx context.Context, api string, params map[string]any, fi
 
 // decode reads an answer: a Tushare error (any HTTP status) or a page (HTTP 200 only).
 func (s *Source) decode(api string, resp *http.Response, raw []byte) (*page, error) {
+	if resp.StatusCode == http.StatusOK {
+		if p, ok := fastPage(raw); ok {
+			return p, nil
+		}
+	}
+	return s.decodeSlow(api, resp, raw)
+}
+
+// decodeSlow is decode with encoding/json: every answer the fast reader declines.
+func (s *Source) decodeSlow(api string, resp *http.Response, raw []byte) (*page, error) {
 	var r response
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

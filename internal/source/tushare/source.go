@@ -57,6 +57,17 @@ func (s *Source) Name() string { return "tushare" }
 // Datasets returns the names of the per-day datasets Fetch serves.
 func (s *Source) Datasets() []string { return []string{"daily", "adj_factor", "daily_basic"} }
 
+// Pace is the least time one day of dataset takes under its api's limit: one call (a
+// day of the market fits in one page) at the rate the limiter allows. The engine's ETA
+// never promises faster.
+func (s *Source) Pace(dataset string) time.Duration {
+	n := s.limit(dataset)
+	if n <= 0 {
+		return 0
+	}
+	return time.Minute / time.Duration(n)
+}
+
 // Fetch returns every row of dataset ds on trading day day (its calendar date, whatever
 // its zone), in ds.Columns order, all pages of it fetched before it returns; the rows'
 // Len says how many there are. A non-trading day or a day not published yet has no rows.

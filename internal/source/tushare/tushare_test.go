@@ -418,3 +418,13 @@ func TestConfigFromEnv(t *testing.T) {
 		require.NotContains(t, err.Error(), "secret-token-value")
 	}
 }
+
+// TestPaceFollowsTheLimit: a day of a dataset takes at least one call at the rate the
+// limiter allows (95% of the account's limit); an api without a limit has no pace.
+func TestPaceFollowsTheLimit(t *testing.T) {
+	t.Parallel()
+	src, err := tushare.New(nil, &tushare.Config{Token: "x", Limits: map[string]int{"daily": 500, "adj_factor": -1}})
+	require.NoError(t, err)
+	require.Equal(t, time.Minute/475, src.Pace("daily"))
+	require.Equal(t, time.Duration(0), src.Pace("adj_factor"))
+}

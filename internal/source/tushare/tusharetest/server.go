@@ -45,6 +45,10 @@ type Config struct {
 	SlowDelay time.Duration
 	// Now is the clock of the limits' window (default time.Now).
 	Now func() time.Time
+	// Cache keeps every answer without a fault by call (api, params, fields), so that a
+	// call asked again, or warmed with Warm, costs the fake next to nothing: benchmarks
+	// warm their calls before timing, leaving the CPU to the client under test.
+	Cache bool
 }
 
 // Stats counts one api's calls.
@@ -55,6 +59,8 @@ type Stats struct {
 	Served int
 	// Refused counts the per-minute 40203 answers, injected ones included.
 	Refused int
+	// BadToken counts the calls refused with 40101 for a wrong token.
+	BadToken int
 }
 
 // Server is a running fake Tushare. Its methods are safe for concurrent use.
@@ -71,12 +77,14 @@ type Server struct {
 	stats  map[string]*Stats
 	window map[string][]time.Time // per api: times of the calls the window counts
 	faults map[string][]*fault
+	cache  map[string][]byte // by call, with Config.Cache
 	nextID uint64
 }
 
 // Start runs a fake with cfg (nil for the defaults); Close stops it.
 func Start(cfg *Config) (*Server, error) {
-	s := &Server{stats: make(map[string]*Stats), window: make(map[string][]time.Time), faults: make(map[string][]*fault)}
+	s := &Server{stats: make(map[string]*Stats), window: make(map[string][]time.Time), faults: make(map[string][]*fault),
+		cache: make(map[string][]byte)}
 	if cfg != nil {
 		s.cfg = *cfg
 	}
@@ -161,6 +169,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		c.APIName = r.URL.Path[1:]
 	}
 	if c.Token != s.cfg.Token {
+		s.mu.Lock()
+		s.stat(c.APIName).BadToken++
+		s.mu.Unlock()
 		s.writeError(w, 40101, "您的token不对，请确认。")
 		return
 	}

@@ -2,6 +2,7 @@ package tusharetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -90,7 +91,7 @@ func TestWireFormat(t *testing.T) {
 	require.Len(t, a.Data.Fields, 11, "no fields asked: all of daily's")
 	require.Less(t, len(a.Data.Items), 6000)
 	require.False(t, *a.Data.HasMore)
-	require.Equal(t, Stats{Calls: 4, Served: 3, Refused: 1}, s.Stats("daily"))
+	require.Equal(t, Stats{Calls: 4, Served: 3, Refused: 1, BadToken: 1}, s.Stats("daily"))
 
 	a = decode(t, call("stock_basic", map[string]any{"list_status": "D"}, "ts_code,list_status,delist_date"))
 	require.NotEmpty(t, a.Data.Items)
@@ -126,4 +127,25 @@ func TestInjectedFaults(t *testing.T) {
 	require.Nil(t, a.Data.HasMore)
 	a = decode(t, call())
 	require.True(t, *a.Data.HasMore, "faults are used up")
+}
+
+// TestCacheAnswersAsComputed: a cached fake answers a warmed call, and a call asked
+// again, exactly as an uncached one does, with a request_id of its own each time.
+func TestCacheAnswersAsComputed(t *testing.T) {
+	t.Parallel()
+	plain := start(t, Config{})
+	cached := start(t, Config{Cache: true})
+	params := map[string]any{"trade_date": "20240702", "limit": 6000, "offset": 0}
+	require.NoError(t, cached.Warm(context.Background(), "daily", params, "ts_code,trade_date,close"))
+	body := map[string]any{"api_name": "daily", "token": DefaultToken, "params": params, "fields": "ts_code,trade_date,close"}
+	want := decode(t, post(t, plain, body))
+	ids := map[string]bool{}
+	for range 2 {
+		got := decode(t, post(t, cached, body))
+		ids[got.RequestID] = true
+		got.RequestID = want.RequestID
+		require.Equal(t, want, got)
+	}
+	require.Len(t, ids, 2, "each answer has its own request_id")
+	require.Equal(t, Stats{Calls: 2, Served: 2}, cached.Stats("daily"))
 }
