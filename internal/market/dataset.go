@@ -3,6 +3,7 @@ package market
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -236,4 +237,50 @@ func RowCount(rows Rows) int {
 		return l.Len()
 	}
 	return -1
+}
+
+// RowSlice is a day's rows held in memory, as Rows: a network source's fetched answer,
+// or a day read back from staging. Len is known before they are read.
+type RowSlice struct {
+	rows [][]any
+	i    int
+}
+
+// NewRowSlice returns rows as Rows.
+func NewRowSlice(rows [][]any) *RowSlice { return &RowSlice{rows: rows, i: -1} }
+
+// Next advances to the next row.
+func (r *RowSlice) Next() bool { r.i++; return r.i < len(r.rows) }
+
+// Values returns the current row.
+func (r *RowSlice) Values() ([]any, error) { return r.rows[r.i], nil }
+
+// Err is always nil: the rows are all there.
+func (r *RowSlice) Err() error { return nil }
+
+// Len is the number of rows.
+func (r *RowSlice) Len() int { return len(r.rows) }
+
+// String describes the rows without listing them.
+func (r *RowSlice) String() string { return strconv.Itoa(len(r.rows)) + " rows" }
+
+// Listing is a stock's time on the exchanges: a range source fetches each stock listed at
+// some point of a batch's range.
+type Listing struct {
+	// TSCode is the Tushare code, such as 600000.SH.
+	TSCode string
+	// ListDate is the first trading day; DelistDate the day it left (zero while listed).
+	ListDate, DelistDate time.Time
+}
+
+// RangeRequest asks a range source for one stock over a date range.
+type RangeRequest struct {
+	Listing
+	// Start and End bound the range, both inclusive.
+	Start, End time.Time
+	// Datasets are the datasets wanted (others may be skipped).
+	Datasets []string
+	// MaxRows is the most daily rows the stock can have in the range (its trading days
+	// while listed), or 0 when unknown: a source may stop paging once that many came.
+	MaxRows int
 }

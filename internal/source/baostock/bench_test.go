@@ -28,12 +28,12 @@ func BenchmarkFetchStock(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := c.FetchStock(ctx, codes[0], date("2024-01-01"), date("2024-12-31")); err != nil {
+	if _, err := c.FetchStock(ctx, codes[0], date("2024-01-01"), date("2024-12-31"), baostock.FetchOptions{}); err != nil {
 		b.Fatal(err) // warms the fake's day cache
 	}
 	i := 0
 	for b.Loop() {
-		if _, err := c.FetchStock(ctx, codes[i%len(codes)], date("2024-01-01"), date("2024-12-31")); err != nil {
+		if _, err := c.FetchStock(ctx, codes[i%len(codes)], date("2024-01-01"), date("2024-12-31"), baostock.FetchOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		i++

@@ -122,7 +122,16 @@ type Client struct {
 	conn     net.Conn
 	rd       *bufio.Reader
 	loggedIn bool
+	// banned is Baostock's blacklist answer (10001011) and when it came: for
+	// blacklistHold after it, calls return it again without asking a server that would
+	// only extend the ban.
+	banned   error
+	bannedAt time.Time
 }
+
+// blacklistHold is how long a client that was told its address is blacklisted keeps
+// answering that itself instead of calling again.
+const blacklistHold = time.Hour
 
 // New builds a client; cfg may be nil for the defaults. It does not connect yet.
 func New(cfg *Config) *Client {
@@ -297,6 +306,9 @@ func (c *Client) call(ctx context.Context, typ string, fields []string) ([]strin
 		return nil, err
 	}
 	defer release()
+	if c.banned != nil && c.cfg.Now().Sub(c.bannedAt) < blacklistHold {
+		return nil, c.banned
+	}
 	idle := c.conn != nil
 	relogged := false
 	for {
@@ -307,6 +319,9 @@ func (c *Client) call(ctx context.Context, typ string, fields []string) ([]strin
 			idle = false
 		case errors.As(err, &e) && e.Code == CodeNotLoggedIn && !relogged:
 			relogged, c.loggedIn = true, false
+		case errors.As(err, &e) && e.Code == CodeBlacklisted:
+			c.banned, c.bannedAt = err, c.cfg.Now()
+			return nil, err
 		default:
 			return out, c.closedErr(err)
 		}

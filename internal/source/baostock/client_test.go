@@ -176,7 +176,7 @@ func TestFetchStockServesTheDemoMarket(t *testing.T) {
 	demoRows := demoDaily(t, days)
 	code := pickSuspended(t, days, demoRows)
 
-	r, err := c.FetchStock(context.Background(), code, days[0], days[len(days)-1])
+	r, err := c.FetchStock(context.Background(), code, days[0], days[len(days)-1], baostock.FetchOptions{})
 	require.NoError(t, err)
 	want := demoRows[code]
 	require.Less(t, len(want), len(days))
@@ -197,6 +197,30 @@ func TestFetchStockServesTheDemoMarket(t *testing.T) {
 	st := srv.Stats()
 	require.Equal(t, pages, st.Calls[baostock.TypeKData])
 	require.Equal(t, 1, st.Connections)
+
+	// Knowing the most rows the range can hold saves the empty page once they all came
+	// (suspended days have rows too); fewer than that pages on to the empty page.
+	full := ""
+	for c, rows := range demoRows {
+		if len(rows) == len(days) {
+			full = c
+			break
+		}
+	}
+	require.NotEmpty(t, full)
+	opt := baostock.FetchOptions{MaxRows: len(days), NoAdjFactor: true}
+	r, err = c.FetchStock(context.Background(), full, days[0], days[len(days)-1], opt)
+	require.NoError(t, err)
+	require.Equal(t, demoRows[full], r.Daily)
+	require.Empty(t, r.AdjFactor, "not asked for")
+	after := srv.Stats()
+	require.Equal(t, pages-1, after.Calls[baostock.TypeKData]-st.Calls[baostock.TypeKData], "no empty page")
+	require.Equal(t, st.Calls[baostock.TypeAdjustFactor], after.Calls[baostock.TypeAdjustFactor])
+	opt.MaxRows++
+	r, err = c.FetchStock(context.Background(), code, days[0], days[len(days)-1], opt)
+	require.NoError(t, err)
+	require.Equal(t, want, r.Daily)
+	require.Equal(t, pages, srv.Stats().Calls[baostock.TypeKData]-after.Calls[baostock.TypeKData])
 }
 
 // Raw, back- and forward-adjusted prices relate by the factors the fake reports.
@@ -423,6 +447,10 @@ func TestBlacklistRefusesWithBaostocksMessage(t *testing.T) {
 	var e *baostock.Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, baostock.CodeBlacklisted, e.Code)
+	calls := srv.Stats().Calls[baostock.TypeTradeDates]
+	_, err = second.TradeDates(ctx, date("2024-01-01"), date("2024-01-03"))
+	require.ErrorContains(t, err, "10001011", "told again")
+	require.Equal(t, calls, srv.Stats().Calls[baostock.TypeTradeDates], "without asking a server that would extend the ban")
 
 	_, err = first.TradeDates(ctx, date("2024-01-01"), date("2024-01-03"))
 	require.ErrorIs(t, err, market.ErrSourceRefused, "the whole address is blacklisted")
@@ -488,4 +516,20 @@ func TestConfigFromEnv(t *testing.T) {
 		})
 		require.Error(t, err, k)
 	}
+}
+
+// A caching fake answers as an uncaching one does, every time, and counts every call.
+func TestCachingFakeAnswersTheSame(t *testing.T) {
+	t.Parallel()
+	_, plain := setup(t, baostocktest.Config{}, baostock.Config{})
+	srv, cached := setup(t, baostocktest.Config{Cache: true}, baostock.Config{})
+	q := baostock.KDataQuery{Code: "sh.600000", Start: date("2024-01-02"), End: date("2024-01-31")}
+	want, err := plain.HistoryKData(context.Background(), q)
+	require.NoError(t, err)
+	for range 2 {
+		got, err := cached.HistoryKData(context.Background(), q)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+	}
+	require.Equal(t, 4, srv.Stats().Calls[baostock.TypeKData], "two pages, twice")
 }

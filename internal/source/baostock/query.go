@@ -12,8 +12,11 @@ import (
 // maxPages stops a server that never sends the empty last page.
 const maxPages = 10_000
 
-// query runs a paged query: page 1, 2, … until a page comes back with no record.
-func (c *Client) query(ctx context.Context, typ, method string, fieldsAt int, args []string) (*Table, error) {
+// query runs a paged query: page 1, 2, … until a page comes back with no record, as the
+// Python client does; or, when maxRows > 0 is the most rows the query can have, until
+// that many came (one call instead of two for a stock's range, whose rows are at most
+// its trading days).
+func (c *Client) query(ctx context.Context, typ, method string, fieldsAt int, args []string, maxRows int) (*Table, error) {
 	t := &Table{}
 	for p := 1; p <= maxPages; p++ {
 		out, err := c.page(ctx, typ, method, p, args)
@@ -31,6 +34,9 @@ func (c *Client) query(ctx context.Context, typ, method string, fieldsAt int, ar
 			return t, nil
 		}
 		t.Rows = append(t.Rows, rows...)
+		if maxRows > 0 && len(t.Rows) >= maxRows {
+			return t, nil
+		}
 	}
 	return nil, fmt.Errorf("baostock %s: still not at the last page after %d pages", method, maxPages)
 }
@@ -56,7 +62,7 @@ type TradeDate struct {
 // TradeDates lists every calendar day from start to end with whether it is a trading
 // day (query_trade_dates).
 func (c *Client) TradeDates(ctx context.Context, start, end time.Time) ([]TradeDate, error) {
-	t, err := c.query(ctx, TypeTradeDates, "query_trade_dates", fieldsAtTradeDates, []string{day(start), day(end)})
+	t, err := c.query(ctx, TypeTradeDates, "query_trade_dates", fieldsAtTradeDates, []string{day(start), day(end)}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +97,7 @@ type Security struct {
 // AllStock lists every security quoted on day, indices included (query_all_stock):
 // IsAShare keeps the stocks. A day without trading has none.
 func (c *Client) AllStock(ctx context.Context, d time.Time) ([]Security, error) {
-	t, err := c.query(ctx, TypeAllStock, "query_all_stock", fieldsAtAllStock, []string{day(d)})
+	t, err := c.query(ctx, TypeAllStock, "query_all_stock", fieldsAtAllStock, []string{day(d)}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +136,7 @@ func (c *Client) StockBasic(ctx context.Context, code string) ([]StockInfo, erro
 			return nil, err
 		}
 	}
-	t, err := c.query(ctx, TypeStockBasic, "query_stock_basic", fieldsAtStockBasic, []string{code, ""})
+	t, err := c.query(ctx, TypeStockBasic, "query_stock_basic", fieldsAtStockBasic, []string{code, ""}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +172,10 @@ type KDataQuery struct {
 	Frequency string
 	// Adjust is "3" raw (the default), "2" forward-adjusted (qfq), "1" back-adjusted (hfq).
 	Adjust string
+	// MaxRows, when above zero, is the most rows the range can have (daily bars: its
+	// trading days while the stock was listed). Once that many came, no further page is
+	// asked for; fewer, and paging goes on to the empty page as usual.
+	MaxRows int
 }
 
 // DailyFields are the daily k-data fields marketsync loads: daily_bar's and
@@ -188,7 +198,7 @@ func (c *Client) HistoryKData(ctx context.Context, q KDataQuery) (*Table, error)
 		q.Adjust = "3"
 	}
 	args := []string{q.Code, q.Fields, day(q.Start), day(q.End), q.Frequency, q.Adjust}
-	return c.query(ctx, TypeKData, "query_history_k_data_plus", fieldsAtKData, args)
+	return c.query(ctx, TypeKData, "query_history_k_data_plus", fieldsAtKData, args, q.MaxRows)
 }
 
 // AdjustEvent is a day on which a stock's adjustment factors changed (an ex-rights or
@@ -209,7 +219,7 @@ func (c *Client) AdjustFactor(ctx context.Context, code string, start, end time.
 		return nil, err
 	}
 	t, err := c.query(ctx, TypeAdjustFactor, "query_adjust_factor", fieldsAtAdjustFactor,
-		[]string{code, day(start), day(end)})
+		[]string{code, day(start), day(end)}, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Table is the answer of a query: its field names and its rows, every page together.
@@ -102,6 +103,14 @@ func jsonControlSpace(r rune) rune {
 // number or boolean its JSON text, should the server ever send one. An empty text means
 // no records, as the Python client reads it.
 func parseRecords(s string) ([][]string, error) {
+	if rows, ok := fastRecords(s); ok {
+		return rows, nil
+	}
+	return slowRecords(s)
+}
+
+// slowRecords is parseRecords with encoding/json, for every text fastRecords declines.
+func slowRecords(s string) ([][]string, error) {
 	s = strings.Map(jsonControlSpace, s)
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -133,4 +142,65 @@ func parseRecords(s string) ([][]string, error) {
 		rows[i] = row
 	}
 	return rows, nil
+}
+
+// fastRecords reads the common record JSON, {"record":[["…",…],…]} of plain strings
+// (no escape) and nulls, in one pass without reflection: a year of a stock's k data is
+// 242 rows of 17 values, 6,000 stocks a batch. Anything else (escapes, numbers, other
+// keys, whitespace inside) reports ok false and parseRecords reads it the thorough way.
+func fastRecords(s string) (rows [][]string, ok bool) {
+	const head = `{"record":[`
+	if !strings.HasPrefix(s, head) {
+		return nil, false
+	}
+	i := len(head)
+	if strings.HasPrefix(s[i:], "]}") && len(s) == i+2 {
+		return [][]string{}, true
+	}
+	for {
+		if i >= len(s) || s[i] != '[' {
+			return nil, false
+		}
+		i++
+		var row []string
+		for {
+			switch {
+			case strings.HasPrefix(s[i:], "null"):
+				row = append(row, "")
+				i += 4
+			case i < len(s) && s[i] == '"':
+				end := strings.IndexByte(s[i+1:], '"')
+				if end < 0 {
+					return nil, false
+				}
+				v := s[i+1 : i+1+end]
+				if strings.IndexByte(v, '\\') >= 0 || !utf8.ValidString(v) ||
+					strings.IndexFunc(v, func(r rune) bool { return r < 0x20 }) >= 0 {
+					return nil, false
+				}
+				row = append(row, v)
+				i += end + 2
+			default:
+				return nil, false
+			}
+			if i < len(s) && s[i] == ',' {
+				i++
+				continue
+			}
+			if i < len(s) && s[i] == ']' {
+				i++
+				break
+			}
+			return nil, false
+		}
+		rows = append(rows, row)
+		switch {
+		case i < len(s) && s[i] == ',':
+			i++
+		case s[i:] == "]}":
+			return rows, true
+		default:
+			return nil, false
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/marketsync/marketsync/internal/market"
@@ -31,15 +32,27 @@ func (r *StockRange) ByDataset() map[string][][]any {
 	return map[string][][]any{"daily": r.Daily, "daily_basic": r.DailyBasic, "adj_factor": r.AdjFactor}
 }
 
+// FetchOptions narrow what FetchStock asks for.
+type FetchOptions struct {
+	// MaxRows is the most daily bars the range can hold for the stock (its trading days
+	// while listed; 0: unknown): the k data then takes one call, not two (KDataQuery).
+	MaxRows int
+	// NoAdjFactor skips the adjustment events (a second query) when adj_factor is not
+	// wanted; AdjFactor is then empty.
+	NoAdjFactor bool
+	// NoDailyBasic skips mapping daily_basic's rows; DailyBasic is then empty.
+	NoDailyBasic bool
+}
+
 // FetchStock fetches one stock (a Tushare code such as 600000.SH) from start to end with
-// two paged queries, the raw daily k data and the adjustment events since EarliestDate,
-// and maps them with DailyRows, DailyBasicRows and AdjFactorRows.
-func (c *Client) FetchStock(ctx context.Context, tsCode string, start, end time.Time) (*StockRange, error) {
+// two paged queries, the raw daily k data and the adjustment events since EarliestDate
+// (unless opt says not), and maps them with DailyRows, DailyBasicRows and AdjFactorRows.
+func (c *Client) FetchStock(ctx context.Context, tsCode string, start, end time.Time, opt FetchOptions) (*StockRange, error) {
 	code, err := BaostockCode(tsCode)
 	if err != nil {
 		return nil, err
 	}
-	t, err := c.HistoryKData(ctx, KDataQuery{Code: code, Fields: DailyFields, Start: start, End: end})
+	t, err := c.HistoryKData(ctx, KDataQuery{Code: code, Fields: DailyFields, Start: start, End: end, MaxRows: opt.MaxRows})
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +60,12 @@ func (c *Client) FetchStock(ctx context.Context, tsCode string, start, end time.
 	if r.Daily, err = DailyRows(t); err != nil {
 		return nil, err
 	}
-	if r.DailyBasic, err = DailyBasicRows(t); err != nil {
-		return nil, err
+	if !opt.NoDailyBasic {
+		if r.DailyBasic, err = DailyBasicRows(t); err != nil {
+			return nil, err
+		}
 	}
-	if len(t.Rows) == 0 {
+	if len(t.Rows) == 0 || opt.NoAdjFactor {
 		return &r, nil
 	}
 	events, err := c.AdjustFactor(ctx, code, EarliestDate(), end)
@@ -73,11 +88,24 @@ func (c *Client) FetchStock(ctx context.Context, tsCode string, start, end time.
 // StocksBetween lists the A shares (Tushare codes in order, IsAShare) listed at some point from
 // start to end, delisted ones included, from one query_stock_basic of every security.
 func (c *Client) StocksBetween(ctx context.Context, start, end time.Time) ([]string, error) {
+	listings, err := c.ListingsBetween(ctx, start, end)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(listings))
+	for i, l := range listings {
+		out[i] = l.TSCode
+	}
+	return out, nil
+}
+
+// ListingsBetween is StocksBetween with each stock's listing and delisting dates.
+func (c *Client) ListingsBetween(ctx context.Context, start, end time.Time) ([]market.Listing, error) {
 	all, err := c.StockBasic(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []market.Listing
 	for _, s := range all {
 		if s.Type != "1" || !IsAShare(s.Code) || s.IPODate.IsZero() || s.IPODate.After(end) ||
 			!s.OutDate.IsZero() && s.OutDate.Before(start) {
@@ -87,9 +115,9 @@ func (c *Client) StocksBetween(ctx context.Context, start, end time.Time) ([]str
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ts)
+		out = append(out, market.Listing{TSCode: ts, ListDate: s.IPODate, DelistDate: s.OutDate})
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b market.Listing) int { return strings.Compare(a.TSCode, b.TSCode) })
 	return out, nil
 }
 

@@ -89,7 +89,7 @@ func (s *Source) Fetch(ctx context.Context, ds market.Dataset, day time.Time) (m
 			return nil, fmt.Errorf("fetching %s %s: tushare answered a row of %v", ds.Name, day.Format(market.DateLayout), r[col])
 		}
 	}
-	return &table{rows: rows, i: -1}, nil
+	return market.NewRowSlice(rows), nil
 }
 
 // StockBasic returns stock_basic for every stock, listed (L), delisted (D) or suspended
@@ -112,11 +112,11 @@ func (s *Source) StockBasic(ctx context.Context) (market.Rows, error) {
 			}
 		}
 	}
-	t := &table{i: -1}
+	out := make([][]any, 0, len(byCode))
 	for _, code := range slices.Sorted(maps.Keys(byCode)) {
-		t.rows = append(t.rows, byCode[code])
+		out = append(out, byCode[code])
 	}
-	return t, nil
+	return market.NewRowSlice(out), nil
 }
 
 // calendarColumns are what TradeCalendar reads of trade_cal.
@@ -286,24 +286,3 @@ func convert(v any, t market.ColumnType) (any, error) {
 	}
 	return nil, fmt.Errorf("%v is not text", v)
 }
-
-// table holds a listing's rows in memory; it is the market.Rows a Source returns.
-type table struct {
-	rows [][]any
-	i    int
-}
-
-// Next advances to the next row.
-func (t *table) Next() bool { t.i++; return t.i < len(t.rows) }
-
-// Values returns the current row.
-func (t *table) Values() ([]any, error) { return t.rows[t.i], nil }
-
-// Err is always nil: the rows were all fetched before they were handed out.
-func (t *table) Err() error { return nil }
-
-// Len is the number of rows Tushare returned.
-func (t *table) Len() int { return len(t.rows) }
-
-// String describes the rows without listing them.
-func (t *table) String() string { return strconv.Itoa(len(t.rows)) + " rows" }

@@ -50,14 +50,14 @@ func Example_demoMarket() {
 	if err != nil {
 		panic(err)
 	}
-	r, err := c.FetchStock(ctx, stocks[0], time.Date(1995, 1, 3, 0, 0, 0, 0, time.UTC), time.Date(1995, 1, 6, 0, 0, 0, 0, time.UTC))
+	r, err := c.FetchStock(ctx, stocks[0], time.Date(1995, 1, 3, 0, 0, 0, 0, time.UTC), time.Date(1995, 1, 6, 0, 0, 0, 0, time.UTC), baostock.FetchOptions{})
 	if err != nil {
 		panic(err)
 	}
 	fmt.Println(len(r.Daily) > 0, baostock.DailyColumns()[:4])
 
 	srv.Inject(baostocktest.Fault{Kind: baostocktest.DropMidFrame, Type: baostock.TypeKData})
-	_, err = c.FetchStock(ctx, stocks[0], time.Date(1995, 1, 3, 0, 0, 0, 0, time.UTC), time.Date(1995, 1, 6, 0, 0, 0, 0, time.UTC))
+	_, err = c.FetchStock(ctx, stocks[0], time.Date(1995, 1, 3, 0, 0, 0, 0, time.UTC), time.Date(1995, 1, 6, 0, 0, 0, 0, time.UTC), baostock.FetchOptions{})
 	fmt.Println(err != nil, srv.Stats().Connections)
 	// Output:
 	// true [ts_code trade_date open high]

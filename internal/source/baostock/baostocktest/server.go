@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,10 @@ type Config struct {
 	BlacklistAll bool
 	// RecordRequests keeps every request frame received, for Requests.
 	RecordRequests bool
+	// Cache keeps every query's reply by request, so that a request asked again costs
+	// the fake nothing: benchmarks ask each once before timing (at no latency, then
+	// SetLatency), leaving the CPU to the client under test.
+	Cache bool
 }
 
 // FaultKind is a way for the server to misbehave on one request.
@@ -106,6 +111,8 @@ type Server struct {
 	inFlight    int
 	blacklisted bool
 	requests    [][]byte
+	cache       map[string][]byte // request frame → reply, with Config.Cache
+	latency     atomic.Int64      // Config.Latency, or SetLatency's
 }
 
 // session is one connection's state.
@@ -116,8 +123,9 @@ type session struct {
 
 // Start listens on 127.0.0.1:0 and serves until Close.
 func Start(cfg Config) (*Server, error) {
-	s := &Server{cfg: cfg, done: make(chan struct{}), conns: make(map[net.Conn]*session),
+	s := &Server{cfg: cfg, done: make(chan struct{}), conns: make(map[net.Conn]*session), cache: make(map[string][]byte),
 		stats: Stats{Calls: make(map[string]int)}}
+	s.latency.Store(int64(cfg.Latency))
 	if cfg.CaptureDir != "" {
 		var err error
 		if s.captures, err = loadCaptures(cfg.CaptureDir); err != nil {
@@ -288,7 +296,7 @@ func (s *Server) serve(conn net.Conn, sess *session) {
 func (s *Server) handle(conn net.Conn, sess *session, req baostock.Message) bool {
 	fault, reply := s.begin(sess, req)
 	defer s.end()
-	if !s.wait(s.cfg.Latency) {
+	if !s.wait(time.Duration(s.latency.Load())) {
 		return false
 	}
 	switch fault.Kind {
@@ -374,11 +382,31 @@ func (s *Server) begin(sess *session, req baostock.Message) (Fault, []byte) {
 		reply = errorFrame(baostock.CodeNotLoggedIn, "用户未登录")
 	case s.captures[string(raw)] != nil:
 		reply = s.captures[string(raw)]
+	case s.cfg.Cache:
+		reply = s.cached(req, string(raw))
 	default:
 		reply = s.query(req)
 	}
 	return fault, reply
 }
+
+// cached answers a query from the cache, computing and keeping the reply on first ask.
+func (s *Server) cached(req baostock.Message, key string) []byte {
+	s.mu.Lock()
+	reply, ok := s.cache[key]
+	s.mu.Unlock()
+	if !ok {
+		reply = s.query(req)
+		s.mu.Lock()
+		s.cache[key] = reply
+		s.mu.Unlock()
+	}
+	return reply
+}
+
+// SetLatency changes the delay of every reply from now on: a benchmark warms the cache
+// at full speed, then measures with the latency it means.
+func (s *Server) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
 
 func (s *Server) end() {
 	s.mu.Lock()
