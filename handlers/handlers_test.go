@@ -476,6 +476,7 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		"Coverage": market.Coverage{}, "CoverageDay": market.CoverageDay{},
 		"LegacyTask": market.LegacyTask{}, "LegacyProgress": market.LegacyProgress{},
 		"SyncPage": market.SyncPage{}, "SyncRecord": market.SyncRecord{}, "SyncStats": market.SyncStats{},
+		"StageProgress": market.StageProgress{}, "Note": market.Note{}, "SourceInfo": market.SourceInfo{},
 	} {
 		var fields []string
 		typ := reflect.TypeOf(v)

@@ -454,6 +454,9 @@ type segment struct {
 
 // progressSegments splits the bar over the trading days' work: loaded, found loaded,
 // failed, running (and what a cancel left undone), so that it is full at 100%.
+// stagePercent is the share of a range source's stocks fetched, in percent.
+func stagePercent(st *market.StageProgress) float64 { return share(st.StocksFetched, st.StocksTotal) }
+
 func progressSegments(s *market.Snapshot) []segment {
 	all := s.TradingDays
 	return []segment{

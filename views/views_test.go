@@ -297,6 +297,18 @@ func TestSources(t *testing.T) {
 	run.Source = "tushare"
 	require.Contains(t, render(t, BatchPage(loc, run)), "source: tushare")
 
+	// A range source's batch shows its fetch first, and what the source lacks.
+	run.Source, run.Stage = "baostock", &market.StageProgress{StocksTotal: 5200, StocksFetched: 1234}
+	run.Notes = []market.Note{{Key: "note.baostock_no_bj", Text: "x"}}
+	html = render(t, BatchPage(loc, run))
+	require.Contains(t, html, `data-testid="stage"`)
+	require.Contains(t, html, "1,234 of 5,200 stocks")
+	require.Contains(t, html, "fetching stocks: 1234 of 5200 (23.7%)")
+	require.Contains(t, html, "Baostock has no Beijing Stock Exchange stocks")
+	zh := loc
+	zh.Lang = LangZH
+	require.Contains(t, render(t, BatchPage(zh, run)), "1,234 / 5,200 只股票")
+
 	cov := market.Coverage{Dataset: "daily", Start: "2025-01-01", End: "2025-01-31", Loaded: 2,
 		Days: []market.CoverageDay{{Date: "2025-01-02", Status: "loaded", Rows: 5300, Source: "tushare", Verified: "ok"},
 			{Date: "2025-01-03", Status: "loaded", Rows: 5300, Source: "tushare", Verified: "differs"}}}

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"math"
 	"time"
 
 	"github.com/marketsync/marketsync/internal/market"
@@ -21,6 +22,13 @@ type state struct {
 // how it ended once finished. The snapshot's Message (English), the batch page (the
 // viewer's language) and the old API's message (Chinese) all say it with this.
 func BatchLine(lang Lang, s *market.Snapshot) string {
+	if st := s.Stage; st != nil && !st.Ready && s.Status == market.BatchRunning {
+		pct := 0.0
+		if st.StocksTotal > 0 {
+			pct = math.Round(float64(st.StocksFetched)*1000/float64(st.StocksTotal)) / 10
+		}
+		return T(lang, "line.fetching", st.StocksFetched, st.StocksTotal, Percent(pct))
+	}
 	st := state{status: s.Status, reason: s.Reason, loaded: s.Success, already: s.AlreadyLoaded,
 		failed: s.Failed, notDone: s.Cancelled + s.Pending, pending: s.Pending, running: s.Running,
 		percent: s.ProgressPercent}

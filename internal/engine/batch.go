@@ -242,8 +242,27 @@ func (e *Engine) Snapshot(ctx context.Context, taskID string) (*market.Snapshot,
 	s := buildSnapshot(b, c.days, c.errs, e.cfg.Now(), e.Parallelism(), pace)
 	if src != nil {
 		s.Synthetic = describeSource(src, false).Synthetic
+		if n, ok := src.(Noter); ok {
+			for _, key := range n.Notes() {
+				s.Notes = append(s.Notes, market.Note{Key: key, Text: catalog.T(catalog.EN, key)})
+			}
+		}
+	}
+	if !b.Status.Finished() {
+		run, err := store.GetStage(ctx, e.pool, b.ID)
+		if err != nil {
+			return nil, err
+		}
+		if run != nil {
+			addStage(s, run, e.cfg.Now())
+		}
 	}
 	return s, nil
+}
+
+// Noter is a source with remarks on its data that its batches show: catalog keys.
+type Noter interface {
+	Notes() []string
 }
 
 // Batches lists batches newest first, and how many match the filter in all.

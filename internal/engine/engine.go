@@ -228,6 +228,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, src Source, cal *calendar.Cale
 	if err := river.AddWorkerSafely(workers, &stocksWorker{e: e}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &stageWorker{e: e}); err != nil {
+		return nil, err
+	}
 	rc := &river.Config{
 		Hooks:                       []rivertype.Hook{availableNow},
 		Workers:                     workers,

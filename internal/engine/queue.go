@@ -52,10 +52,14 @@ var availableNow = river.HookInsertBeginFunc(func(_ context.Context, p *rivertyp
 })
 
 // enqueue inserts one job per day into the batch's queue, in date order, placed in line
-// as where says.
+// as where says. The days of a range source's batch wait, pending, for its fetch into
+// staging: its stage job is queued instead, and queues them when it is done.
 func (e *Engine) enqueue(ctx context.Context, tx pgx.Tx, b *store.Batch, days []store.Day, where placement) error {
 	if len(days) == 0 {
 		return nil
+	}
+	if waiting, err := e.staging(ctx, tx, b); err != nil || waiting {
+		return err
 	}
 	slices.SortFunc(days, func(x, y store.Day) int {
 		return cmp.Or(x.Day.Compare(y.Day), cmp.Compare(x.Dataset, y.Dataset))

@@ -45,6 +45,11 @@ func (e *Engine) sweep(ctx context.Context, prune bool) {
 		warn("looking for batches left by dead processes", e.adopt(ctx))
 	}
 	warn("finishing cancelled batches", e.finishCancelling(ctx))
+	if n, err := store.DropEndedStages(ctx, e.pool); err != nil {
+		warn("emptying the staging of ended batches", err)
+	} else if n > 0 {
+		e.log.Info("emptied the staging of ended batches", "batches", n)
+	}
 	n, err := e.requeueLost(ctx)
 	warn("looking for days left by dead workers", err)
 	if n > 0 {
@@ -60,7 +65,7 @@ func (e *Engine) sweep(ctx context.Context, prune bool) {
 // whether it had claimed the day or not. The lost job itself ends cancelled.
 func (e *Engine) requeueLost(ctx context.Context) (int, error) {
 	res, err := e.river.JobList(ctx, river.NewJobListParams().Queues(e.cfg.Queue).
-		Kinds(dayArgs{}.Kind()).States(rivertype.JobStateRunning).First(10000))
+		Kinds(dayArgs{}.Kind(), stageArgs{}.Kind()).States(rivertype.JobStateRunning).First(10000))
 	if err != nil || len(res.Jobs) == 0 {
 		return 0, err
 	}
@@ -78,6 +83,12 @@ func (e *Engine) requeueLost(ctx context.Context) (int, error) {
 		// This process never reaps its own jobs: its lock may be briefly down while it
 		// reconnects after an outage, but it is plainly alive.
 		if id, ok := workerOf(job.AttemptedBy[len(job.AttemptedBy)-1]); !ok || live[id] || id == e.worker {
+			continue
+		}
+		if job.Kind == (stageArgs{}).Kind() {
+			if err := e.requeueLostStage(ctx, job); err != nil {
+				return n, err
+			}
 			continue
 		}
 		var a dayArgs
@@ -137,6 +148,32 @@ func (e *Engine) requeueLostDay(ctx context.Context, jobID int64, ref store.DayR
 		return notify(ctx, tx, b.TaskID)
 	})
 	return requeued, err
+}
+
+// requeueLostStage ends a lost stage job and queues the fetch again, going on with the
+// stocks not staged yet (unless its batch is paused or stopped meanwhile).
+func (e *Engine) requeueLostStage(ctx context.Context, job *rivertype.JobRow) error {
+	var a stageArgs
+	if err := json.Unmarshal(job.EncodedArgs, &a); err != nil {
+		return fmt.Errorf("reading job %d: %w", job.ID, err)
+	}
+	return e.inTx(ctx, func(tx pgx.Tx) error {
+		if err := store.FinalizeLostJob(ctx, tx, job.ID); err != nil {
+			return err
+		}
+		b, err := store.LockBatchByID(ctx, tx, a.BatchID)
+		if errors.Is(err, market.ErrNotFound) {
+			return nil
+		}
+		if err != nil || (b.Status != market.BatchRunning && b.Status != market.BatchQueued) {
+			return err
+		}
+		if err := e.takeOver(ctx, tx, b); err != nil {
+			return err
+		}
+		_, err = e.staging(ctx, tx, b)
+		return err
+	})
 }
 
 // adopt takes over the unfinished batches of queues that no process works any more (a

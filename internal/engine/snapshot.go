@@ -141,6 +141,22 @@ func eta(synced []span, remaining, parallelism int, now time.Time) *time.Time {
 	return &t
 }
 
+// addStage adds a range source's fetch to s: its progress, the line saying so while it
+// runs, and an ETA from the rate of stocks fetched so far (the days load from staging in
+// a fraction of that time).
+func addStage(s *market.Snapshot, run *store.StageRun, now time.Time) {
+	s.Stage = &market.StageProgress{StocksTotal: run.Total, StocksFetched: run.Fetched, Ready: run.Ready()}
+	if run.Ready() || s.Status != market.BatchRunning {
+		return
+	}
+	s.Message = catalog.BatchLine(catalog.EN, s)
+	s.EstimatedCompletion = nil
+	if took := now.Sub(run.StartedAt); run.Fetched > 0 && took > 0 {
+		t := now.Add(took / time.Duration(run.Fetched) * time.Duration(run.Total-run.Fetched))
+		s.EstimatedCompletion = &t
+	}
+}
+
 // paceBound is the least time the days not done yet take under the source's rate
 // limits: each dataset's days one after another at its pace, the datasets side by side
 // (the limits are per api and hold across every process).

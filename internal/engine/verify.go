@@ -23,6 +23,10 @@ func (e *Engine) Verify(ctx context.Context, datasets []string, start, end time.
 	if err := e.cal.CheckRange(start, end); err != nil {
 		return 0, err
 	}
+	if _, ok := e.src.(RangeSource); ok {
+		return 0, fmt.Errorf("%w: the %s source answers per stock, not per day; verify against a per-day source (tushare)",
+			market.ErrInvalidInput, e.src.Name())
+	}
 	differ := 0
 	for _, name := range names {
 		ds, _ := market.LookupDataset(name)

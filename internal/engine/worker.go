@@ -109,7 +109,12 @@ func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Bat
 		return dayResult{}, err
 	}
 	if !loaded {
-		if rows, err = src.Fetch(ctx, ds, day); err != nil {
+		if _, staged := src.(RangeSource); staged {
+			rows, err = store.StagedDay(ctx, e.pool, b.ID, ds, day)
+		} else {
+			rows, err = src.Fetch(ctx, ds, day)
+		}
+		if err != nil {
 			return dayResult{}, fmt.Errorf("fetching: %w", err)
 		}
 	}

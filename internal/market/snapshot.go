@@ -30,8 +30,14 @@ type Snapshot struct {
 	// What marketsync adds.
 	// Source is where the batch loads from; Synthetic says its data is made up (the
 	// demo market).
-	Source    string   `json:"source"`
-	Synthetic bool     `json:"synthetic,omitempty"`
+	Source    string `json:"source"`
+	Synthetic bool   `json:"synthetic,omitempty"`
+	// Stage is the fetch of a range source's batch (Baostock) into staging, before its
+	// days load; nil for other sources, and once the batch ended.
+	Stage *StageProgress `json:"stage,omitempty"`
+	// Notes are what the source says of its data that the batch should show (Baostock:
+	// no Beijing stocks).
+	Notes     []Note   `json:"notes,omitempty"`
 	Datasets  []string `json:"datasets"`
 	StartDate string   `json:"start_date"`
 	EndDate   string   `json:"end_date"`
@@ -243,4 +249,20 @@ type Overview struct {
 	Active      []BatchSummary `json:"active"`
 	ActiveTotal int            `json:"active_total"`
 	Recent      []BatchSummary `json:"recent"`
+}
+
+// StageProgress is where a range source's fetch stands: stocks fetched of all, each over
+// the batch's whole range in one call (or a few).
+type StageProgress struct {
+	StocksTotal   int `json:"stocks_total"`
+	StocksFetched int `json:"stocks_fetched"`
+	// Ready is true once every stock is fetched: the days load from then on.
+	Ready bool `json:"ready"`
+}
+
+// Note is a remark about a batch's data: Key names it in the catalog (pages translate
+// it), Text is its English.
+type Note struct {
+	Key  string `json:"key"`
+	Text string `json:"text"`
 }
