@@ -76,10 +76,14 @@ Usage:
 
 Environment:
   DATABASE_URL                PostgreSQL (default postgres://postgres@127.0.0.1:5432/marketsync)
-  MARKETSYNC_SOURCE           the default source when --source is not given: demo or tushare
+  MARKETSYNC_SOURCE           the default source when --source is not given: demo, tushare,
+                              baostock or stockguru
   TUSHARE_TOKEN               the Tushare Pro token; the tushare source is there when it is set
   TUSHARE_URL                 Tushare's endpoint (default http://api.tushare.pro)
   TUSHARE_RATE_LIMITS         calls per minute per api, e.g. daily=500,adj_factor=200
+  BAOSTOCK_ADDR               Baostock's host:port (default public-api.baostock.com:10030); when set,
+                              the baostock source is offered beside the default
+  STOCKGURU_DATABASE_URL      the old system's database: the stockguru source reads daily_stock_data
   MARKETSYNC_DEMO_LATENCY     the demo source's delay per day fetched, e.g. 200ms
   MARKETSYNC_DEMO_FAIL_RATE   share of demo fetches that fail transiently, 0 to 1
   MARKETSYNC_MAX_BATCH_DAYS   the most calendar days one batch may cover (default 7305, 20 years)

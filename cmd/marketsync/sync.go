@@ -227,6 +227,10 @@ type progress struct {
 }
 
 func (p *progress) show(s *market.Snapshot) {
+	if st := s.Stage; st != nil && !st.Ready && !s.Finished() {
+		p.showStage(s, st)
+		return
+	}
 	if p.tty {
 		const width = 30
 		filled := int(s.ProgressPercent / 100 * width)
@@ -243,6 +247,20 @@ func (p *progress) show(s *market.Snapshot) {
 	p.last = done(s)
 	fmt.Fprintf(p.w, "[%d/%d] %.1f%% loaded=%d already=%d failed=%d closed=%d rows=%d %s| %s\n",
 		done(s), s.TradingDays, s.ProgressPercent, s.Success, s.AlreadyLoaded, s.Failed, s.Closed, s.RowsLoaded, p.eta(s), s.Message)
+}
+
+// showStage draws the fetch of a range source's stocks: a line per hundred stocks off a
+// terminal.
+func (p *progress) showStage(s *market.Snapshot, st *market.StageProgress) {
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[Kfetching stocks %d/%d %s", st.StocksFetched, st.StocksTotal, p.eta(s))
+		p.drew = true
+		return
+	}
+	if step := -1 - st.StocksFetched/100; step != p.last {
+		p.last = step
+		fmt.Fprintf(p.w, "[stocks %d/%d] %s| %s\n", st.StocksFetched, st.StocksTotal, p.eta(s), s.Message)
+	}
 }
 
 // done counts the trading days' work done: loaded, found loaded already, or failed.

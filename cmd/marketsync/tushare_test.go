@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/pgtest"
 	"github.com/marketsync/marketsync/internal/source/tushare/tusharetest"
@@ -135,4 +137,37 @@ func TestTushareBadTokenFailsAtOnce(t *testing.T) {
 	// Without a token, tushare is not a source: a usage error, nothing created.
 	err = run(context.Background(), []string{"sync", "--source", "tushare", "--start", "2025-06-03"}, env(db), &stdout, &stderr)
 	require.Equal(t, 2, code(err))
+}
+
+// TestSourcesFromTheEnvironment: which sources a process offers, from its environment.
+func TestSourcesFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.DiscardHandler)
+	cfg, err := appConfig(env(""), log, engine.Config{}, "")
+	require.NoError(t, err)
+	require.Equal(t, "demo", cfg.SourceName)
+	require.Nil(t, cfg.Tushare)
+	require.Nil(t, cfg.Baostock, "not offered unless asked for")
+	require.Empty(t, cfg.StockGuruURL)
+
+	cfg, err = appConfig(env("", "BAOSTOCK_ADDR", "127.0.0.1:10030", "STOCKGURU_DATABASE_URL", "postgres://old/db",
+		"MARKETSYNC_SOURCE", "stockguru"), log, engine.Config{}, "")
+	require.NoError(t, err)
+	require.Equal(t, "stockguru", cfg.SourceName)
+	require.Equal(t, "127.0.0.1:10030", cfg.Baostock.Addr)
+	require.Equal(t, "postgres://old/db", cfg.StockGuruURL)
+
+	cfg, err = appConfig(env(""), log, engine.Config{}, "baostock")
+	require.NoError(t, err)
+	require.NotNil(t, cfg.Baostock, "the default is offered")
+
+	for name, vars := range map[string][]string{
+		"stockguru without its database": {"MARKETSYNC_SOURCE", "stockguru"},
+		"tushare without its token":      {"MARKETSYNC_SOURCE", "tushare"},
+		"an unknown source":              {"MARKETSYNC_SOURCE", "akshare"},
+		"a bad Baostock timeout":         {"BAOSTOCK_ADDR", "x:1", "BAOSTOCK_TIMEOUT", "soon"},
+	} {
+		_, err := appConfig(env("", vars...), log, engine.Config{}, "")
+		require.Equal(t, 2, code(err), name)
+	}
 }

@@ -15,7 +15,9 @@ import (
 
 	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/engine"
+	"github.com/marketsync/marketsync/internal/source/baostock"
 	"github.com/marketsync/marketsync/internal/source/demo"
+	"github.com/marketsync/marketsync/internal/source/stockguru"
 	"github.com/marketsync/marketsync/internal/source/tushare"
 	"github.com/marketsync/marketsync/internal/store"
 )
@@ -48,7 +50,7 @@ func newLogger(getenv func(string) string, w io.Writer, level slog.Level, prefer
 }
 
 // sourceNames are the sources marketsync knows.
-var sourceNames = []string{"demo", "tushare"}
+var sourceNames = []string{"demo", "tushare", "baostock", "stockguru"}
 
 // appConfig is the app's configuration from the environment: the database, the sources
 // (source names the default, else MARKETSYNC_SOURCE, else demo; MARKETSYNC_DEMO_*,
@@ -80,6 +82,20 @@ func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config, 
 	} else if source == "tushare" {
 		return nil, usageError("the tushare source needs %s, the account's Tushare Pro token", tushare.EnvToken)
 	}
+	// Baostock needs no account, but this machine may not reach it: it is offered when it
+	// is the default or BAOSTOCK_ADDR names it.
+	var bs *baostock.Config
+	if source == "baostock" || getenv(baostock.EnvAddr) != "" {
+		c, err := baostock.ConfigFromEnv(getenv)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		bs = &c
+	}
+	oldDB := getenv(stockguru.EnvURL)
+	if source == "stockguru" && oldDB == "" {
+		return nil, usageError("the stockguru source needs %s, the old system's database", stockguru.EnvURL)
+	}
 	if v := getenv("MARKETSYNC_MAX_BATCH_DAYS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
@@ -88,12 +104,12 @@ func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config, 
 		cfg.MaxBatchDays = n
 	}
 	return &app.Config{DatabaseURL: databaseURL(getenv), SourceName: source, Demo: demoCfg, Tushare: ts,
-		Engine: cfg, Logger: log}, nil
+		Baostock: bs, StockGuruURL: oldDB, Engine: cfg, Logger: log}, nil
 }
 
 // sourceFlag adds --source to fs.
 func sourceFlag(fs *flag.FlagSet) *string {
-	return fs.String("source", "", "the source to load from: demo or tushare (default: $MARKETSYNC_SOURCE, else demo)")
+	return fs.String("source", "", "the source to load from: demo, tushare, baostock or stockguru (default: $MARKETSYNC_SOURCE, else demo)")
 }
 
 // parseFlags parses args into fs, turning mistakes into one-line usage errors.

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -23,7 +24,9 @@ import (
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/live"
+	"github.com/marketsync/marketsync/internal/source/baostock"
 	"github.com/marketsync/marketsync/internal/source/demo"
+	"github.com/marketsync/marketsync/internal/source/stockguru"
 	"github.com/marketsync/marketsync/internal/source/tushare"
 	"github.com/marketsync/marketsync/internal/store"
 	"github.com/marketsync/marketsync/static"
@@ -44,13 +47,19 @@ type Config struct {
 	// the sources are the demo market (configured by Demo) and Tushare (when Tushare is
 	// set), and SourceName names the default.
 	Source engine.Source
-	// SourceName names the default source: "demo" (the default) or "tushare".
+	// SourceName names the default source: "demo" (the default), "tushare", "baostock"
+	// or "stockguru".
 	SourceName string
 	// Demo configures the demo market.
 	Demo demo.Config
 	// Tushare, when set, configures the Tushare Pro source (its rate limits are kept in
 	// PostgreSQL, shared by every process).
 	Tushare *tushare.Config
+	// Baostock, when set, configures the Baostock source (no account needed).
+	Baostock *baostock.Config
+	// StockGuruURL, when set, is the old system's database: the stockguru source reads
+	// its daily_stock_data.
+	StockGuruURL string
 	// Engine tunes the engine; its Logger defaults to Logger.
 	Engine engine.Config
 	// Listener is where Run serves HTTP; nil serves nothing (tests call HTTP.Test).
@@ -81,6 +90,7 @@ type App struct {
 	HTTP     *fiber.App
 
 	log      *slog.Logger
+	closers  []io.Closer // the sources that hold connections
 	zone     *time.Location
 	cors     []string
 	ln       net.Listener
@@ -176,6 +186,19 @@ func (a *App) sources(c *Config) (engine.Source, []engine.Source, error) {
 		}
 		all = append(all, ts)
 	}
+	if c.Baostock != nil {
+		bs := baostock.NewSource(c.Baostock)
+		a.closers = append(a.closers, bs)
+		all = append(all, bs)
+	}
+	if c.StockGuruURL != "" {
+		sg, err := stockguru.New(c.StockGuruURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		a.closers = append(a.closers, sg)
+		all = append(all, sg)
+	}
 	name := c.SourceName
 	if name == "" {
 		name = "demo"
@@ -185,10 +208,13 @@ func (a *App) sources(c *Config) (engine.Source, []engine.Source, error) {
 			return s, append(all[:i:i], all[i+1:]...), nil
 		}
 	}
-	if name == "tushare" {
+	switch name {
+	case "tushare":
 		return nil, nil, fmt.Errorf("%w: the tushare source needs TUSHARE_TOKEN (the account's Tushare Pro token)", ErrUnknownSource)
+	case "stockguru":
+		return nil, nil, fmt.Errorf("%w: the stockguru source needs STOCKGURU_DATABASE_URL (the old system's database)", ErrUnknownSource)
 	}
-	return nil, nil, fmt.Errorf("%w %q (known: demo, tushare)", ErrUnknownSource, name)
+	return nil, nil, fmt.Errorf("%w %q (known: demo, tushare, baostock, stockguru)", ErrUnknownSource, name)
 }
 
 // Run runs the engine's workers, the hub and (with a Listener) the HTTP server until
@@ -253,6 +279,9 @@ func (a *App) runEngine(ctx context.Context) error {
 
 // Close closes the pool when New opened it. Call it after Run has returned.
 func (a *App) Close() {
+	for _, c := range a.closers {
+		c.Close()
+	}
 	if a.ownsPool {
 		a.Pool.Close()
 	}

@@ -141,7 +141,7 @@ func (e *env) wait(t *testing.T, taskID string, timeout time.Duration) *market.S
 // waitFor follows the batch until cond holds.
 func (e *env) waitFor(t *testing.T, taskID string, cond func(*market.Snapshot) bool) *market.Snapshot {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		snap, err := e.engine.Snapshot(context.Background(), taskID)
 		require.NoError(t, err)
