@@ -20,8 +20,8 @@ $(BIN): $(GO_SOURCES)
 
 .PHONY: run
 run: build ## build and serve http://localhost:8000 on the demo source and the local PostgreSQL
-	@echo "./$(BIN) serve   (DATABASE_URL from cmd/marketsync/localpg.sh; not echoed: it may hold a password)"
-	@DATABASE_URL="$(DB_URL)" MARKETSYNC_DEMO_LATENCY=$${MARKETSYNC_DEMO_LATENCY:-200ms} ./$(BIN) serve
+	@echo "./$(BIN) serve --init-admin   (DATABASE_URL from cmd/marketsync/localpg.sh; not echoed: it may hold a password)"
+	@DATABASE_URL="$(DB_URL)" MARKETSYNC_DEMO_LATENCY=$${MARKETSYNC_DEMO_LATENCY:-200ms} ./$(BIN) serve --init-admin
 
 .PHONY: test
 test: ## go vet, then every test (race detector on, in random order) against the real PostgreSQL

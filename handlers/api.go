@@ -64,8 +64,7 @@ func (s *server) apiStart(c *fiber.Ctx) error {
 		return err
 	}
 	spec.Source = req.Source
-	spec.CreatedBy, spec.CreatedFrom = market.OriginAPI, c.IP()
-	snap, err := s.batches.Start(c.UserContext(), spec)
+	snap, err := s.start(c, market.OriginAPI, spec)
 	if err != nil {
 		return err
 	}
@@ -118,8 +117,34 @@ type actionAnswer struct {
 	Batch   string `json:"batch_status"`
 }
 
-// act runs one of the batch actions and returns a message for it.
-func (s *server) act(ctx context.Context, action, id string, who market.Actor) (string, *int, error) {
+// start starts a batch for the request's principal and audits it.
+func (s *server) start(c *fiber.Ctx, via market.Origin, spec market.Spec) (*market.Snapshot, error) {
+	who := s.actor(c, via)
+	spec.CreatedBy, spec.CreatedFrom, spec.CreatedUser = via, who.From, who.User
+	if who.User == "anonymous" {
+		spec.CreatedUser = ""
+	}
+	snap, err := s.batches.Start(c.UserContext(), spec)
+	if err != nil {
+		return nil, err
+	}
+	s.audit(c, via, market.AuditStart, snap.TaskID, fmt.Sprintf("%s %s to %s %v", snap.Source, snap.StartDate, snap.EndDate, snap.Datasets))
+	return snap, nil
+}
+
+// act runs one of the batch actions for the request's principal, audits it, and returns
+// a message for it.
+func (s *server) act(c *fiber.Ctx, via market.Origin, action, id string) (string, *int, error) {
+	msg, retried, err := s.do(c.UserContext(), action, id, s.actor(c, via))
+	if err != nil {
+		return "", nil, err
+	}
+	s.audit(c, via, action, id, msg)
+	return msg, retried, nil
+}
+
+// do runs one of the batch actions and returns a message for it.
+func (s *server) do(ctx context.Context, action, id string, who market.Actor) (string, *int, error) {
 	var err error
 	var msg string
 	var retried *int
@@ -150,7 +175,7 @@ func (s *server) apiAction(action string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		msg, retried, err := s.act(c.UserContext(), action, id, market.Actor{By: market.OriginAPI, From: c.IP()})
+		msg, retried, err := s.act(c, market.OriginAPI, action, id)
 		if err != nil {
 			return err
 		}

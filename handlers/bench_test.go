@@ -29,6 +29,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/marketsync/marketsync/internal/app"
+	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
@@ -81,6 +82,7 @@ func TestBenchServer(t *testing.T) {
 		Engine:       engine.Config{Parallelism: benchWorkers},
 		Listener:     ln,
 		StartWorkers: workers,
+		Auth:         auth.Config{Anonymous: market.RoleOperator},
 		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	require.NoError(t, err)

@@ -37,7 +37,10 @@ func (s *server) classify(ctx context.Context, err error) (int, string) {
 	var re *requestError
 	var fe *fiber.Error
 	var cs *crossSiteError
+	var ae *authError
 	switch {
+	case errors.As(err, &ae):
+		return ae.status, ae.msg
 	case errors.As(err, &re):
 		return fiber.StatusBadRequest, re.msg
 	case errors.As(err, &cs):
@@ -98,6 +101,9 @@ type apiError struct {
 // an error page otherwise.
 func (s *server) handleError(c *fiber.Ctx, err error) error {
 	status, msg := s.classify(c.UserContext(), err)
+	if status == fiber.StatusUnauthorized {
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="marketsync"`)
+	}
 	path := c.Path()
 	if strings.HasPrefix(path, "/api/") || path == "/healthz" {
 		if legacyPath(path) {
@@ -163,6 +169,10 @@ func pageKey(status int, err error) string {
 	var cs *crossSiteError
 	if errors.As(err, &cs) {
 		return "err.cross_site"
+	}
+	var ae *authError
+	if errors.As(err, &ae) && ae.key != "" {
+		return ae.key
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {

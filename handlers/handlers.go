@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/live"
 	"github.com/marketsync/marketsync/internal/market"
@@ -45,7 +46,8 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Config is everything the handlers need. Batches, Calendar, Hub and DB are required.
+// Config is everything the handlers need. Batches, Calendar, Hub, DB and Auth are
+// required.
 type Config struct {
 	// Batches is the engine.
 	Batches Batches
@@ -55,6 +57,9 @@ type Config struct {
 	Hub *live.Hub
 	// DB is pinged by /healthz.
 	DB Pinger
+	// Auth tells who a request is (sessions, API tokens, the anonymous role) and keeps
+	// the audit trail.
+	Auth *auth.Service
 	// Static holds the files served under /static (css/, js/, favicon.svg); nil serves
 	// nothing there.
 	Static fs.FS
@@ -75,6 +80,7 @@ type server struct {
 	cal     *calendar.Calendar
 	hub     *live.Hub
 	db      Pinger
+	auth    *auth.Service
 	static  fs.FS
 	zone    *time.Location
 	log     *slog.Logger
@@ -87,14 +93,15 @@ type server struct {
 
 // New builds the Fiber app with every route of routes.go.
 func New(cfg *Config) (*fiber.App, error) {
-	if cfg == nil || cfg.Batches == nil || cfg.Calendar == nil || cfg.Hub == nil || cfg.DB == nil {
-		return nil, errors.New("handlers: Config needs Batches, Calendar, Hub and DB")
+	if cfg == nil || cfg.Batches == nil || cfg.Calendar == nil || cfg.Hub == nil || cfg.DB == nil || cfg.Auth == nil {
+		return nil, errors.New("handlers: Config needs Batches, Calendar, Hub, DB and Auth")
 	}
 	s := &server{
 		batches: cfg.Batches,
 		cal:     cfg.Calendar,
 		hub:     cfg.Hub,
 		db:      cfg.DB,
+		auth:    cfg.Auth,
 		static:  cfg.Static,
 		zone:    cfg.Zone,
 		log:     cfg.Logger,

@@ -23,6 +23,7 @@ import (
 
 	"github.com/marketsync/marketsync/handlers"
 	"github.com/marketsync/marketsync/internal/app"
+	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/live"
@@ -42,6 +43,7 @@ type env struct {
 	hub    *live.Hub
 	cal    *calendar.Calendar
 	pool   *pgxpool.Pool
+	auth   *auth.Service
 	// sides numbers the queues of the test's side engines (see sideEngine).
 	sides atomic.Int64
 }
@@ -49,6 +51,9 @@ type env struct {
 type options struct {
 	latency time.Duration
 	cors    []string
+	// auth configures accounts; nil lets anonymous visitors operate, as the tests of
+	// everything but accounts assume.
+	auth *auth.Config
 }
 
 // setup builds the app as serve does (app.New), on a database of the test's own: the
@@ -57,7 +62,12 @@ type options struct {
 func setup(t *testing.T, opt options) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	authCfg := auth.Config{Anonymous: market.RoleOperator}
+	if opt.auth != nil {
+		authCfg = *opt.auth
+	}
 	a, err := app.New(context.Background(), &app.Config{
+		Auth:        authCfg,
 		DatabaseURL: pgtest.NewDB(t),
 		Demo:        demo.Config{Latency: opt.latency},
 		Engine:      engine.Config{Parallelism: 2, RetryBackoff: 10 * time.Millisecond},
@@ -73,7 +83,7 @@ func setup(t *testing.T, opt options) *env {
 		require.NoError(t, <-done)
 		a.Close()
 	})
-	return &env{app: a.HTTP, engine: a.Engine, hub: a.Hub, cal: a.Calendar, pool: a.Pool}
+	return &env{app: a.HTTP, engine: a.Engine, hub: a.Hub, cal: a.Calendar, pool: a.Pool, auth: a.Auth}
 }
 
 type testWriter struct{ t *testing.T }
@@ -149,9 +159,9 @@ func (r response) json(t *testing.T) envelope {
 }
 
 // start starts a batch through the API and returns its task id.
-func (e *env) start(t *testing.T, body string) string {
+func (e *env) start(t *testing.T, body string, header ...string) string {
 	t.Helper()
-	r := e.do(t, "POST", "/api/v1/sync-status/sync/batch", body)
+	r := e.do(t, "POST", "/api/v1/sync-status/sync/batch", body, header...)
 	require.Equal(t, 200, r.status, r.body)
 	var a struct {
 		TaskID string `json:"task_id"`
@@ -161,11 +171,11 @@ func (e *env) start(t *testing.T, body string) string {
 }
 
 // wait polls the progress API until the batch finishes.
-func (e *env) wait(t *testing.T, id string) *market.Snapshot {
+func (e *env) wait(t *testing.T, id string, header ...string) *market.Snapshot {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		r := e.do(t, "GET", "/api/v1/sync-status/sync/batch/progress/"+id, nil)
+		r := e.do(t, "GET", "/api/v1/sync-status/sync/batch/progress/"+id, nil, header...)
 		require.Equal(t, 200, r.status, r.body)
 		var s market.Snapshot
 		require.NoError(t, json.Unmarshal(r.json(t).Data, &s))
@@ -419,7 +429,7 @@ func TestDocAndHealth(t *testing.T) {
 		"synthetic":"the demo source's data is synthetic: a made-up market, not real prices"}`, r.body)
 
 	// The same app with a database that does not answer its ping.
-	app, err := handlers.New(&handlers.Config{Batches: e.engine, Calendar: e.cal, Hub: e.hub,
+	app, err := handlers.New(&handlers.Config{Batches: e.engine, Calendar: e.cal, Hub: e.hub, Auth: e.auth,
 		DB: pingerFunc(func(context.Context) error { return errors.New("connection refused") })})
 	require.NoError(t, err)
 	down := &env{app: app}

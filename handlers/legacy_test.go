@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/marketsync/marketsync/internal/app"
+	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/pgtest"
@@ -543,7 +544,7 @@ func TestCORSOnOutage(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	proxy.Down()
-	a, err := app.New(ctx, &app.Config{Pool: pool, Engine: engine.Config{Parallelism: -1}, CORSOrigins: []string{pageOrigin}})
+	a, err := app.New(ctx, &app.Config{Pool: pool, Auth: auth.Config{Anonymous: market.RoleOperator}, Engine: engine.Config{Parallelism: -1}, CORSOrigins: []string{pageOrigin}})
 	require.NoError(t, err)
 	t.Cleanup(a.Hub.Shutdown)
 	e := &env{app: a.HTTP}

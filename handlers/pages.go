@@ -34,6 +34,7 @@ func (s *server) locale(c *fiber.Ctx) views.Locale {
 		Now:       s.now(),
 		Path:      strings.Clone(c.OriginalURL()),
 		Synthetic: s.synthetic(),
+		User:      s.viewer(c),
 	}
 }
 
@@ -116,7 +117,7 @@ func (s *server) startForm(c *fiber.Ctx) error {
 		}
 		return s.formRejected(c, fiber.StatusUnprocessableEntity, form)
 	}
-	spec.CreatedBy, spec.CreatedFrom, spec.Source = market.OriginWeb, c.IP(), form.Source
+	spec.Source = form.Source
 	if needsConfirmation(spec) && c.FormValue(views.FieldConfirmed) != form.ConfirmToken() {
 		// A batch over a year asks first, with what it would cost.
 		est, err := s.batches.Estimate(c.UserContext(), spec)
@@ -126,7 +127,7 @@ func (s *server) startForm(c *fiber.Ctx) error {
 		form.Confirm = &est
 		return s.formRejected(c, fiber.StatusOK, form)
 	}
-	snap, err := s.batches.Start(c.UserContext(), spec)
+	snap, err := s.start(c, market.OriginWeb, spec)
 	if err != nil {
 		return s.formFailed(c, form, err)
 	}
@@ -243,7 +244,7 @@ func (s *server) pageAction(action string) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if _, _, err := s.act(c.UserContext(), action, id, market.Actor{By: market.OriginWeb, From: c.IP()}); err != nil {
+		if _, _, err := s.act(c, market.OriginWeb, action, id); err != nil {
 			return err
 		}
 		if !isHTMX(c) {
@@ -293,7 +294,7 @@ func (s *server) coverageSync(c *fiber.Ctx) error {
 	if len(days) > maxChosenDays {
 		return fail(fiber.StatusUnprocessableEntity, &market.SizeError{Days: len(days), Max: maxChosenDays})
 	}
-	spec := market.Spec{CreatedBy: market.OriginWeb, CreatedFrom: c.IP()}
+	var spec market.Spec
 	if ds := c.FormValue("dataset"); ds != "" {
 		spec.Datasets = []string{ds}
 	}
@@ -304,7 +305,7 @@ func (s *server) coverageSync(c *fiber.Ctx) error {
 		}
 		spec.Days = append(spec.Days, d)
 	}
-	snap, err := s.batches.Start(c.UserContext(), spec)
+	snap, err := s.start(c, market.OriginWeb, spec)
 	if err != nil {
 		status, _ := s.classify(c.UserContext(), err)
 		return fail(status, err)

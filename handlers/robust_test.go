@@ -9,7 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/marketsync/marketsync/internal/app"
+	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/engine"
+	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/pgtest"
 )
 
@@ -43,7 +45,7 @@ func TestDatabaseOutageAnswers503(t *testing.T) {
 	t.Cleanup(pool.Close)
 	proxy.Down()
 	// The app on a database that has gone away (it was migrated first).
-	a, err := app.New(ctx, &app.Config{Pool: pool, Engine: engine.Config{Parallelism: -1}})
+	a, err := app.New(ctx, &app.Config{Pool: pool, Auth: auth.Config{Anonymous: market.RoleOperator}, Engine: engine.Config{Parallelism: -1}})
 	require.NoError(t, err)
 	t.Cleanup(a.Hub.Shutdown)
 	e := &env{app: a.HTTP}

@@ -7,58 +7,86 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/marketsync/marketsync/internal/market"
 )
 
-// routes lists every route of the app.
+// routes lists every route of the app with the role it needs: viewers watch, operators
+// also act on batches, admins also manage users, tokens and settings.
 func (s *server) routes(app *fiber.App) {
 	app.Use(recover.New())
 	app.Use(securityHeaders())
 	app.Use("/api", corsAPI(s.corsOrigins))
 	app.Use(s.sameOrigin)
 
-	// Pages and their htmx actions.
-	app.Get("/", s.dashboard)
-	app.Post("/batches", s.startForm)
-	app.Get("/batches", s.history)
-	app.Get("/batches/:task_id", s.batchPage)
-	app.Get("/batches/:task_id/errors", s.errorsPage)
-	for _, action := range []string{"cancel", "pause", "resume", "retry"} {
-		app.Post("/batches/:task_id/"+action, s.pageAction(action))
-	}
-	app.Get("/coverage", s.coveragePage)
-	app.Post("/coverage/sync", s.coverageSync)
-	app.Get("/lang/:lang", s.setLang)
-
-	// Live feeds.
-	serve := fws.New(s.wsServe)
-	app.Get("/ws/batches/:task_id", s.wsUpgrade, s.wsBatch, serve)
-	app.Get("/ws/dashboard", s.wsUpgrade, s.wsDashboard, serve)
-	app.Get("/ws/coverage", s.wsUpgrade, s.wsCoverage, serve)
-	app.Get("/ws/history", s.wsUpgrade, s.wsHistory, serve)
-
-	// The JSON API, the old system's paths first.
-	api := app.Group("/api/v1", requireJSON)
-	api.Post("/sync-status/sync/batch", s.apiStart)
-	api.Get("/sync-status/sync/batch/active", s.legacyActive)
-	api.Get("/sync-status/sync/batch/progress/:task_id", s.legacyProgress)
-	api.Get("/sync-status/list", s.legacyList)
-	for _, action := range []string{"cancel", "pause", "resume", "retry"} {
-		api.Post("/sync-status/sync/batch/:task_id/"+action, s.apiAction(action))
-	}
-	api.Get("/sync-status/sync/batch/:task_id/errors", s.apiErrors)
-	api.Get("/sync-status/sync/batches", s.apiBatches)
-	api.Get("/batches/active", s.apiActive)
-	api.Get("/coverage", s.apiCoverage)
-	api.Get("/openapi.json", s.apiDoc)
-	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint") })
-
+	// Open to everyone: the health check, the files, the language, the API's document.
 	app.Get("/healthz", s.health)
-
 	if s.static != nil {
 		app.Use("/static", filesystem.New(filesystem.Config{
 			Root:   http.FS(s.static),
 			MaxAge: 3600,
 		}))
 	}
+	app.Get("/lang/:lang", s.setLang)
+	app.Get("/api/v1/openapi.json", s.apiDoc)
+
+	// Everything else knows who is asking.
+	app.Use(s.identify, s.csrf)
+	viewer, operator, admin := s.need(market.RoleViewer), s.need(market.RoleOperator), s.need(market.RoleAdmin)
+
+	app.Get("/login", s.loginPage)
+	app.Post("/login", s.login)
+	app.Post("/logout", s.logout)
+	app.Get("/account", s.signedIn, s.accountPage)
+	app.Post("/account/password", s.signedIn, s.changePassword)
+	app.Post("/account/tokens", s.signedIn, s.addToken)
+	app.Post("/account/tokens/:id/revoke", s.signedIn, s.revokeOwnToken)
+	app.Post("/account/sessions/end", s.signedIn, s.endOwnSessions)
+
+	// Pages and their htmx actions.
+	app.Get("/", viewer, s.dashboard)
+	app.Post("/batches", operator, s.startForm)
+	app.Get("/batches", viewer, s.history)
+	app.Get("/batches/:task_id", viewer, s.batchPage)
+	app.Get("/batches/:task_id/errors", viewer, s.errorsPage)
+	for _, action := range []string{"cancel", "pause", "resume", "retry"} {
+		app.Post("/batches/:task_id/"+action, operator, s.pageAction(action))
+	}
+	app.Get("/coverage", viewer, s.coveragePage)
+	app.Post("/coverage/sync", operator, s.coverageSync)
+
+	// Administration.
+	adm := app.Group("/admin", admin)
+	adm.Get("/users", s.usersPage)
+	adm.Post("/users", s.addUser)
+	adm.Post("/users/:id", s.updateUser)
+	adm.Post("/users/:id/password", s.setUserPassword)
+	adm.Post("/users/:id/sessions/end", s.endUserSessions)
+	adm.Post("/users/:id/remove", s.removeUser)
+	adm.Post("/tokens/:id/revoke", s.revokeAnyToken)
+	adm.Get("/audit", s.auditPage)
+
+	// Live feeds.
+	serve := fws.New(s.wsServe)
+	app.Get("/ws/batches/:task_id", viewer, s.wsUpgrade, s.wsBatch, serve)
+	app.Get("/ws/dashboard", viewer, s.wsUpgrade, s.wsDashboard, serve)
+	app.Get("/ws/coverage", viewer, s.wsUpgrade, s.wsCoverage, serve)
+	app.Get("/ws/history", viewer, s.wsUpgrade, s.wsHistory, serve)
+
+	// The JSON API, the old system's paths first.
+	api := app.Group("/api/v1", requireJSON)
+	api.Post("/sync-status/sync/batch", operator, s.apiStart)
+	api.Get("/sync-status/sync/batch/active", viewer, s.legacyActive)
+	api.Get("/sync-status/sync/batch/progress/:task_id", viewer, s.legacyProgress)
+	api.Get("/sync-status/list", viewer, s.legacyList)
+	for _, action := range []string{"cancel", "pause", "resume", "retry"} {
+		api.Post("/sync-status/sync/batch/:task_id/"+action, operator, s.apiAction(action))
+	}
+	api.Get("/sync-status/sync/batch/:task_id/errors", viewer, s.apiErrors)
+	api.Get("/sync-status/sync/batches", viewer, s.apiBatches)
+	api.Get("/batches/active", viewer, s.apiActive)
+	api.Get("/coverage", viewer, s.apiCoverage)
+	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint") })
+
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
 }

@@ -484,9 +484,9 @@ func batchStatus(loc Locale, s *market.Snapshot, oob bool) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var23 string
-		templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(loc.T("batch.created", loc.DateTime(s.CreatedAt), originText(loc, s.CreatedBy+" "+s.CreatedFrom)))
+		templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(loc.T("batch.created", loc.DateTime(s.CreatedAt), creatorText(loc, s)))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `batch.templ`, Line: 86, Col: 102}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `batch.templ`, Line: 86, Col: 75}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 		if templ_7745c5c3_Err != nil {
@@ -536,7 +536,7 @@ func batchControls(loc Locale, s *market.Snapshot, oob bool) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<div id=\"batch-controls\" class=\"flex flex-wrap gap-2\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<div id=\"batch-controls\" class=\"operator-only flex flex-wrap gap-2\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

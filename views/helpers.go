@@ -206,6 +206,14 @@ func statusLine(loc Locale, s *market.Snapshot) string { return catalog.BatchLin
 // msg translates a message that may be a catalog key.
 func msg(loc Locale, m string) string { return loc.T(m) }
 
+// creatorText names who started a batch: the signed-in user, else where it came from.
+func creatorText(loc Locale, s *market.Snapshot) string {
+	if s.CreatedUser != "" {
+		return s.CreatedUser
+	}
+	return originText(loc, s.CreatedBy+" "+s.CreatedFrom)
+}
+
 // gridSlot is one position of a calendar grid: a day of the range (Cell set), a date
 // outside the range (Out), or no date at all (None: the 31st of a 30-day month).
 type gridSlot struct {

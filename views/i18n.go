@@ -39,7 +39,27 @@ type Locale struct {
 	// Synthetic names a configured source whose data is made up (the demo): the header
 	// says so.
 	Synthetic string
+	// User is who the page is for; the zero value is nobody (the login page, the
+	// fragments the hub pushes to every viewer alike).
+	User Viewer
 }
+
+// Viewer is who a page is rendered for.
+type Viewer struct {
+	// Name is the signed-in user's; "" for an anonymous viewer.
+	Name string
+	// Role is what they may do; "" for nobody.
+	Role market.Role
+	// CSRF is the session's token, sent back with every state-changing request of the
+	// page (htmx's header, a plain form's field); "" without a session.
+	CSRF string
+	// LoginOffered shows a sign-in link to an anonymous viewer.
+	LoginOffered bool
+}
+
+// Can reports whether the page's viewer has at least role need. Pushed fragments have
+// no viewer: what they offer is hidden by CSS from a viewer's page (operator-only).
+func (l Locale) Can(need market.Role) bool { return l.User.Role.AtLeast(need) }
 
 // now is the time of the rendering.
 func (l Locale) now() time.Time {

@@ -97,7 +97,7 @@ func TestPages(t *testing.T) {
 	for _, lang := range Langs() {
 		t.Run(string(lang), func(t *testing.T) {
 			t.Parallel()
-			loc := Locale{Lang: lang, Zone: shanghai, Path: "/batches?page=2"}
+			loc := Locale{Lang: lang, Zone: shanghai, Path: "/batches?page=2", User: Viewer{Name: "alice", Role: market.RoleOperator, CSRF: "tok"}}
 			run := sample(t, "2025-10-01", "2025-10-20", market.BatchRunning)
 			long := sample(t, "2024-01-01", "2025-10-20", market.BatchRunning)
 			done := sample(t, "2025-10-06", "2025-10-15", market.BatchCompleted)
@@ -276,7 +276,7 @@ func TestFormats(t *testing.T) {
 // coverage cell says who loaded the day and what verifying it found.
 func TestSources(t *testing.T) {
 	t.Parallel()
-	loc := Locale{Lang: LangEN, Zone: time.UTC, Synthetic: "demo"}
+	loc := Locale{Lang: LangEN, Zone: time.UTC, Synthetic: "demo", User: Viewer{Role: market.RoleOperator}}
 	form := NewStartForm("2025-10-17")
 	form.Sources = []market.SourceInfo{{Name: "tushare", Datasets: []string{"daily"}, Default: true}, {Name: "demo", Synthetic: true}}
 	form.Source = "tushare"

@@ -68,6 +68,7 @@ func startServerEnv(t *testing.T, db, name string, extra []string, args ...strin
 		"DATABASE_URL="+db,
 		"MARKETSYNC_DEMO_LATENCY=200ms",
 		"MARKETSYNC_LOG_FORMAT=json",
+		"MARKETSYNC_ANONYMOUS=operator", // as the old system's clients expect; a test that signs in says none
 	)
 	cmd.Env = append(cmd.Env, extra...)
 	s := &server{name: name, cmd: cmd, log: newServerLog(), done: make(chan struct{})}
@@ -493,15 +494,25 @@ func waitFor(t *testing.T, tab context.Context, within time.Duration, what, expr
 func TestBrowserStartWatchCancel(t *testing.T) {
 	t.Parallel()
 	tab := newBrowser(t)
-	srv := startServer(t, pgtest.NewDB(t), "web", "--workers", "1")
+	const password = "browser test password"
+	srv := startServerEnv(t, pgtest.NewDB(t), "web",
+		[]string{"MARKETSYNC_ANONYMOUS=none", "MARKETSYNC_ADMIN_PASSWORD=" + password}, "--workers", "1")
 	const (
 		start = "2025-05-01"
 		end   = "2025-06-30"
 	)
 
-	// The dashboard: pick the dates and submit.
+	// Nobody is signed in: the dashboard sends the browser to the login page, and back.
 	require.NoError(t, chromedp.Run(tab,
 		chromedp.Navigate(srv.url("/")),
+		chromedp.WaitVisible(`#l-name`, chromedp.ByQuery),
+		chromedp.SendKeys(`#l-name`, "admin", chromedp.ByQuery),
+		chromedp.SendKeys(`#l-password`, password, chromedp.ByQuery),
+		chromedp.Submit(`#l-password`, chromedp.ByQuery),
+	))
+
+	// The dashboard: pick the dates and submit (htmx sends the session's CSRF token).
+	require.NoError(t, chromedp.Run(tab,
 		chromedp.WaitVisible(`#start-form button[type=submit]`, chromedp.ByQuery),
 		chromedp.SetValue(`#f-start_date`, start, chromedp.ByQuery),
 		chromedp.SetValue(`#f-end_date`, end, chromedp.ByQuery),
@@ -591,11 +602,21 @@ func TestBrowserStartWatchCancel(t *testing.T) {
 	eval(t, tab, `document.querySelectorAll('#batch-controls button[data-action=cancel]').length`, &cancelButtons)
 	require.Zero(t, cancelButtons, "a cancelled batch has no cancel button")
 
-	snap := snapshotOf(t, srv, id)
-	require.Equal(t, market.BatchCancelled, snap.Status)
-	require.NotNil(t, snap.CancelledBy)
-	require.Contains(t, *snap.CancelledBy, "web")
-	require.Positive(t, snap.Cancelled)
+	// The API answers the signed-in browser (its session cookie) and nobody else.
+	var snap struct {
+		Data market.Snapshot `json:"data"`
+	}
+	require.NoError(t, chromedp.Run(tab, chromedp.Evaluate(
+		fmt.Sprintf(`fetch("/api/v1/sync-status/sync/batch/progress/%s").then(r => r.json())`, id), &snap,
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })))
+	require.Equal(t, market.BatchCancelled, snap.Data.Status)
+	require.NotNil(t, snap.Data.CancelledBy)
+	require.Equal(t, "admin", *snap.Data.CancelledBy, "cancelled by the user, not an address")
+	require.Positive(t, snap.Data.Cancelled)
+	resp, err := httpClient.Get(srv.url("/api/v1/sync-status/sync/batch/progress/" + id))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
 	took, exit := srv.terminate()
 	require.NoError(t, exit)

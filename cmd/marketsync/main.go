@@ -4,6 +4,7 @@
 //	marketsync serve   [--addr :8000]            web app, JSON API and workers
 //	marketsync worker                             workers only (more processes share the work)
 //	marketsync sync    --start D --end D [...]    run one batch from the terminal
+//	marketsync user    add NAME --role admin        accounts; token add USER for scripts
 //	marketsync migrate                            apply the database migrations
 package main
 
@@ -72,6 +73,13 @@ Usage:
   marketsync calendar refresh [--source demo] [--until YYYY-MM-DD]
                                                     grow the trade calendar from the source's
   marketsync stocks refresh [--source demo]         replace the stock list with the source's
+  marketsync user add NAME [--role viewer|operator|admin]
+                                                    add an account (password from the terminal or stdin)
+  marketsync user password NAME                     set an account's password (its sessions end)
+  marketsync user list                              list the accounts
+  marketsync token add USER [--role ROLE] [--name N]
+                                                    make an API token for USER (printed once)
+  marketsync token list [USER] | token revoke ID    list or revoke API tokens
   marketsync migrate                                apply the database migrations
 
 Environment:
@@ -90,10 +98,19 @@ Environment:
   MARKETSYNC_LOG_FORMAT       json or text (default: text on a terminal, else json)
   MARKETSYNC_CORS_ORIGINS     serve: other sites whose pages may call the JSON API, comma-separated,
                               e.g. http://localhost:3000,http://127.0.0.1:3000 (the old sync-status page)
+  MARKETSYNC_ANONYMOUS        serve: what visitors who are not signed in may do: viewer or operator
+                              (default: nothing; they are sent to the login page)
+  MARKETSYNC_ADMIN_PASSWORD   serve: on a database without accounts, create "admin" with this password
+  MARKETSYNC_SESSION_IDLE     serve: sign a browser out after this long unused (default 12h)
 `
 
-// run is the whole program, with its outside world passed in.
+// run is the whole program, with its outside world passed in (stdin is the process's).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return runIO(ctx, args, getenv, os.Stdin, stdout, stderr)
+}
+
+// runIO is run with stdin passed in too (the user commands read passwords from it).
+func runIO(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return &exitError{code: 2}
@@ -114,9 +131,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runStocks(ctx, rest, getenv, stdout, stderr)
 	case "verify":
 		return runVerify(ctx, rest, getenv, stdout, stderr)
+	case "user":
+		return runUser(ctx, rest, getenv, stdin, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usageError("unknown command %q (try: serve, worker, sync, migrate)", cmd)
+	return usageError("unknown command %q (try: serve, worker, sync, user, token, migrate)", cmd)
 }

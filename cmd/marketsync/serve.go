@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -33,6 +34,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	workers := fs.Int("workers", 2, "days loaded at once by this process (0: serve only, no workers)")
 	tz := fs.String("tz", "Asia/Shanghai", "time zone in which pages and JSON show times")
 	source := sourceFlag(fs)
+	initAdmin := fs.Bool("init-admin", false, "on a database without accounts, create \"admin\" with a random password and print it once")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -63,6 +65,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	cfg.Wait, cfg.Listener, cfg.Zone, cfg.CORSOrigins = true, ln, zone, origins
+	cfg.GenerateAdmin = *initAdmin
 	a, err := app.New(ctx, cfg)
 	if ctx.Err() != nil {
 		return nil // stopped while waiting for the database
@@ -71,5 +74,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer a.Close()
+	if a.GeneratedPassword != "" {
+		// Shown once, on the terminal, never logged: only its hash is stored.
+		fmt.Fprintf(stderr, "\n  first account created:  user admin  password %s\n  (shown only now; change it at /account)\n\n", a.GeneratedPassword)
+	}
 	return a.Run(ctx)
 }

@@ -10,11 +10,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
 	"github.com/marketsync/marketsync/internal/app"
+	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/engine"
+	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/source/baostock"
 	"github.com/marketsync/marketsync/internal/source/demo"
 	"github.com/marketsync/marketsync/internal/source/stockguru"
@@ -103,8 +106,39 @@ func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config, 
 		}
 		cfg.MaxBatchDays = n
 	}
+	authCfg, err := authConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
 	return &app.Config{DatabaseURL: databaseURL(getenv), SourceName: source, Demo: demoCfg, Tushare: ts,
-		Baostock: bs, StockGuruURL: oldDB, Engine: cfg, Logger: log}, nil
+		Baostock: bs, StockGuruURL: oldDB, Engine: cfg, Logger: log, Auth: authCfg,
+		AdminPassword: getenv("MARKETSYNC_ADMIN_PASSWORD")}, nil
+}
+
+// authConfig reads MARKETSYNC_ANONYMOUS (viewer or operator; admin is never anonymous)
+// and MARKETSYNC_SESSION_IDLE.
+func authConfig(getenv func(string) string) (auth.Config, error) {
+	var c auth.Config
+	if v := getenv("MARKETSYNC_ANONYMOUS"); v != "" && v != "none" {
+		r, err := market.ParseRole(v)
+		if err != nil || r == market.RoleAdmin {
+			return c, usageError("MARKETSYNC_ANONYMOUS=%q: want viewer or operator (or none, the default)", v)
+		}
+		c.Anonymous = r
+	}
+	if v := getenv("MARKETSYNC_SESSION_IDLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute {
+			return c, usageError("MARKETSYNC_SESSION_IDLE=%q: want a duration of a minute or more, e.g. 12h", v)
+		}
+		c.Idle = d
+	}
+	if pw := getenv("MARKETSYNC_ADMIN_PASSWORD"); pw != "" {
+		if err := market.CheckPassword(pw); err != nil {
+			return c, usageError("MARKETSYNC_ADMIN_PASSWORD: %v", err)
+		}
+	}
+	return c, nil
 }
 
 // sourceFlag adds --source to fs.

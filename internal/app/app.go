@@ -21,9 +21,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/marketsync/marketsync/handlers"
+	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/live"
+	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/source/baostock"
 	"github.com/marketsync/marketsync/internal/source/demo"
 	"github.com/marketsync/marketsync/internal/source/stockguru"
@@ -76,6 +78,14 @@ type Config struct {
 	CORSOrigins []string
 	// Logger receives the structured logs (default: discard).
 	Logger *slog.Logger
+	// Auth configures the accounts: the anonymous role (none by default), the session
+	// idle timeout, the login limits.
+	Auth auth.Config
+	// AdminPassword, when set and no account exists yet, creates the account "admin"
+	// with it (MARKETSYNC_ADMIN_PASSWORD). GenerateAdmin does the same with a random
+	// password, left in App.GeneratedPassword for the caller to show once (`make run`).
+	AdminPassword string
+	GenerateAdmin bool
 }
 
 // App is marketsync, built. Its parts are exported for the commands and tests that use
@@ -88,6 +98,10 @@ type App struct {
 	Engine   *engine.Engine
 	Hub      *live.Hub
 	HTTP     *fiber.App
+	Auth     *auth.Service
+	// GeneratedPassword is the password of the admin that Config.GenerateAdmin created,
+	// if it did.
+	GeneratedPassword string
 
 	log      *slog.Logger
 	closers  []io.Closer // the sources that hold connections
@@ -165,11 +179,45 @@ func (a *App) build(ctx context.Context, c *Config) error {
 	if err != nil {
 		return err
 	}
+	if c.Auth.Logger == nil {
+		c.Auth.Logger = c.Logger
+	}
+	a.Auth = auth.New(a.Pool, &c.Auth)
+	if err := a.firstAdmin(ctx, c); err != nil {
+		return err
+	}
 	a.HTTP, err = handlers.New(&handlers.Config{
-		Batches: a.Engine, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Static: c.Static,
+		Batches: a.Engine, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Auth: a.Auth, Static: c.Static,
 		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins,
 	})
 	return err
+}
+
+// firstAdmin creates the account "admin" on an empty users table, with
+// Config.AdminPassword or, with GenerateAdmin, a random one.
+func (a *App) firstAdmin(ctx context.Context, c *Config) error {
+	pw := c.AdminPassword
+	if pw == "" && !c.GenerateAdmin {
+		return nil
+	}
+	if pw == "" {
+		pw = auth.RandomPassword()
+	}
+	made, err := a.Auth.EnsureAdmin(ctx, auth.Actor{Name: "marketsync", Via: market.OriginCLI}, pw)
+	if store.IsUnavailable(err) {
+		c.Logger.Warn("the first admin is not created: the database is unavailable", "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("creating the first admin: %w", err)
+	}
+	if made {
+		c.Logger.Info("created the first account, admin")
+		if c.AdminPassword == "" {
+			a.GeneratedPassword = pw
+		}
+	}
+	return nil
 }
 
 // ErrUnknownSource reports a source name that is not one of marketsync's, or that is

@@ -28,7 +28,7 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 	b := &store.Batch{
 		Source: p.source.Name(), Datasets: p.datasets, Start: p.start, End: p.end, Force: spec.Force, Priority: p.priority,
 		Status: market.BatchQueued, Queue: e.cfg.Queue, Total: len(p.days), TradingDays: p.trading,
-		CreatedBy: string(p.createdBy), CreatedFrom: spec.CreatedFrom,
+		CreatedBy: string(p.createdBy), CreatedFrom: spec.CreatedFrom, CreatedUser: optional(spec.CreatedUser),
 	}
 	base := fmt.Sprintf("%s_%s_%d", dateString(p.start), dateString(p.end), e.cfg.Now().Unix())
 	err = e.inTx(ctx, func(tx pgx.Tx) error {

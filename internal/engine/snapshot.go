@@ -23,7 +23,7 @@ func buildSnapshot(b *store.Batch, days []store.Day, errs recentErrors, now time
 		StartTime: b.StartedAt, EndTime: b.FinishedAt,
 		Datasets: b.Datasets, StartDate: dateString(b.Start), EndDate: dateString(b.End),
 		Force: b.Force, Priority: b.Priority, TradingDays: b.TradingDays,
-		CreatedAt: b.CreatedAt, CreatedBy: b.CreatedBy, CreatedFrom: b.CreatedFrom, CancelledBy: b.CancelledBy,
+		CreatedAt: b.CreatedAt, CreatedBy: b.CreatedBy, CreatedFrom: b.CreatedFrom, CreatedUser: deref(b.CreatedUser), CancelledBy: b.CancelledBy,
 		Reason: b.Message, RecentErrors: errs.items, ErrorCount: errs.total,
 		Errors: []market.ErrorEntry{}, InFlight: []market.InFlight{},
 	}
@@ -193,4 +193,13 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// optional is nil for a zero value (a NULL column), else a pointer to it.
+func optional[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
 }

@@ -160,16 +160,25 @@ type Spec struct {
 	// CreatedBy is the origin (OriginWeb, …) and CreatedFrom the client address.
 	CreatedBy   Origin
 	CreatedFrom string
+	// CreatedUser is the signed-in user who asked for it ("" when nobody signed in).
+	CreatedUser string
 }
 
-// Actor says who asked for an action on a batch: the origin and the client address.
+// Actor says who asked for an action on a batch: the origin, the client address and,
+// when someone signed in, the user.
 type Actor struct {
 	By   Origin
 	From string
+	// User is the account's name ("anonymous" when the server lets anyone act).
+	User string
 }
 
-// String renders the actor as "web 127.0.0.1" for logs and pages.
+// String renders the actor as the user's name, else "web 127.0.0.1", for logs and
+// pages.
 func (a Actor) String() string {
+	if a.User != "" && a.User != "anonymous" {
+		return a.User
+	}
 	if a.From == "" {
 		return string(a.By)
 	}

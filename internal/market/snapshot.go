@@ -57,7 +57,9 @@ type Snapshot struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	CreatedBy     string     `json:"created_by"`
 	CreatedFrom   string     `json:"created_from,omitempty"`
-	CancelledBy   *string    `json:"cancelled_by"`
+	// CreatedUser is the signed-in user who started the batch, if any.
+	CreatedUser string  `json:"created_user,omitempty"`
+	CancelledBy *string `json:"cancelled_by"`
 	// Reason says why a failed batch could not go on, in the source's words.
 	Reason string `json:"reason,omitempty"`
 	// RecentErrors are the newest failed attempts (10 at most) of ErrorCount in all, each

@@ -41,6 +41,8 @@ type Batch struct {
 	CreatedAt   time.Time
 	CreatedBy   string
 	CreatedFrom string
+	// CreatedUser is the signed-in user who started it, if any.
+	CreatedUser *string
 	StartedAt   *time.Time
 	FinishedAt  *time.Time
 	CancelledBy *string
@@ -84,7 +86,7 @@ type Day struct {
 
 var batchCols = []string{"id", "task_id", "datasets", "start_date", "end_date", "force", "priority",
 	"status", "queue", "message", "total", "trading_days", "created_at", "created_by", "created_from",
-	"started_at", "finished_at", "cancelled_by", "version", "run_started_at", "run_seconds", "source"}
+	"started_at", "finished_at", "cancelled_by", "version", "run_started_at", "run_seconds", "source", "created_user"}
 
 var batchColumns = strings.Join(batchCols, ", ")
 
@@ -98,7 +100,7 @@ func scanBatch(row pgx.Row) (*Batch, error) {
 	var priority int16
 	err := row.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
 		&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
-		&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds, &b.Source)
+		&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds, &b.Source, &b.CreatedUser)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, market.ErrNotFound
 	}
@@ -116,12 +118,12 @@ func InsertBatch(ctx context.Context, db DB, b *Batch, base string) error {
 		}
 		err := db.QueryRow(ctx, `
 			INSERT INTO batches (task_id, datasets, start_date, end_date, force, priority, status, queue,
-				message, total, trading_days, created_by, created_from, started_at, finished_at, source)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+				message, total, trading_days, created_by, created_from, started_at, finished_at, source, created_user)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 			ON CONFLICT (task_id) DO NOTHING
 			RETURNING id, created_at`,
 			id, b.Datasets, b.Start, b.End, b.Force, b.Priority, b.Status, b.Queue, b.Message,
-			b.Total, b.TradingDays, b.CreatedBy, b.CreatedFrom, b.StartedAt, b.FinishedAt, b.Source,
+			b.Total, b.TradingDays, b.CreatedBy, b.CreatedFrom, b.StartedAt, b.FinishedAt, b.Source, b.CreatedUser,
 		).Scan(&b.ID, &b.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue

@@ -78,7 +78,7 @@ func ListBatches(ctx context.Context, db DB, f market.BatchFilter, scope Scope) 
 		c := &it.Counts
 		err := r.Scan(&b.ID, &b.TaskID, &b.Datasets, &b.Start, &b.End, &b.Force, &priority, &b.Status,
 			&b.Queue, &b.Message, &b.Total, &b.TradingDays, &b.CreatedAt, &b.CreatedBy, &b.CreatedFrom,
-			&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds, &b.Source,
+			&b.StartedAt, &b.FinishedAt, &b.CancelledBy, &b.Version, &b.RunStartedAt, &b.RunSeconds, &b.Source, &b.CreatedUser,
 			&c.Success, &c.Failed, &c.Closed, &c.AlreadyLoaded, &c.Cancelled, &c.Pending, &c.Running, &c.Rows)
 		b.Priority = int(priority)
 		return it, err

@@ -68,6 +68,14 @@
     });
     updateCount();
   });
+  // A plain form with data-confirm (removing a user) asks before it is sent.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      e.preventDefault();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", updateCount);
   document.addEventListener("htmx:afterSettle", updateCount);
 })();
