@@ -66,7 +66,7 @@ var entries = map[string]text{
 	"tokens.all":               {"Every API token", "全部 API 令牌"},
 	"tokens.all_help":          {"Tokens of every user; revoke one that leaked or is no longer used.", "所有用户的令牌；泄露或不再使用的令牌请吊销。"},
 	"users.title":              {"Users", "用户"},
-	"users.subtitle":           {"%d accounts", "共 %d 个账户"},
+	"users.subtitle":           {"Accounts: %d", "共 %d 个账户"},
 	"users.add":                {"Add a user", "添加用户"},
 	"users.add_submit":         {"Add user", "添加"},
 	"users.name":               {"User", "用户"},
