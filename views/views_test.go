@@ -205,7 +205,7 @@ func TestPages(t *testing.T) {
 // instead of showing raw on a page.
 func TestEveryKeyExists(t *testing.T) {
 	t.Parallel()
-	literal := regexp.MustCompile(`"((?:action|batch|count|coverage|dashboard|day|err|errors|final|form|grid|history|lang|line|live|nav|notfound|error|origin|pager|priority|status|weekday|footer|month)\.[a-z0-9_.]+)"`)
+	literal := regexp.MustCompile(`"((?:action|alert|alerts|batch|count|coverage|dashboard|day|err|errors|final|form|grid|history|lang|line|live|nav|notfound|error|origin|pager|priority|status|weekday|footer|month)\.[a-z0-9_.]+)"`)
 	var sources []string
 	for _, glob := range []string{"*.templ", "*.go", "../handlers/*.go"} {
 		files, err := filepath.Glob(glob)
