@@ -102,6 +102,14 @@ func readWebhook(c *fiber.Ctx, w *market.Webhook) views.WebhookForm {
 	return f
 }
 
+// webhookErrKeys are the catalog keys of what is wrong with each webhook field.
+var webhookErrKeys = map[string]string{
+	views.FieldHookName:   "err.webhook_name",
+	views.FieldHookURL:    "err.webhook_url",
+	views.FieldHookFormat: "err.webhook_format",
+	views.FieldHookEvents: "err.webhook_events",
+}
+
 // rejected answers a refused webhook form with 422 and a message by each field at
 // fault; ok is false when w has no problems.
 func (s *server) rejected(c *fiber.Ctx, w *market.Webhook, f views.WebhookForm) (bool, error) {
@@ -111,7 +119,7 @@ func (s *server) rejected(c *fiber.Ctx, w *market.Webhook, f views.WebhookForm) 
 	}
 	f.Errors = make(map[string]string, len(problems))
 	for _, p := range problems {
-		f.Errors[p.Field] = "err.webhook_" + p.Field
+		f.Errors[p.Field] = webhookErrKeys[p.Field]
 	}
 	return true, s.render(c, fiber.StatusUnprocessableEntity, views.WebhookFormView(s.locale(c), f))
 }

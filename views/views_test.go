@@ -239,6 +239,15 @@ func TestEveryKeyExists(t *testing.T) {
 	for w := time.Sunday; w <= time.Saturday; w++ {
 		require.True(t, HasKey("weekday."+itoa(int(w))), w)
 	}
+	for _, f := range market.WebhookFormats() {
+		require.True(t, HasKey(FormatKey(f)), f)
+	}
+	for _, ev := range market.AlertEvents() {
+		require.True(t, HasKey(EventKey(ev)), ev)
+	}
+	for _, st := range []string{market.DeliveryOK, market.DeliveryRetrying, market.DeliveryFailed} {
+		require.True(t, HasKey(DeliveryKey(st)), st)
+	}
 }
 
 func TestFormats(t *testing.T) {
