@@ -72,11 +72,14 @@ type Config struct {
 	// CORSOrigins are the other sites whose pages may call the JSON API (the old
 	// system's front end); see ParseOrigins. They also pass the same-origin check.
 	CORSOrigins []string
+	// Alerts, when set, serves the alerts settings (/settings/alerts).
+	Alerts Alerts
 }
 
 // server holds the handlers' dependencies; its methods are the routes.
 type server struct {
 	batches Batches
+	alerts  Alerts
 	cal     *calendar.Calendar
 	hub     *live.Hub
 	db      Pinger
@@ -98,6 +101,7 @@ func New(cfg *Config) (*fiber.App, error) {
 	}
 	s := &server{
 		batches: cfg.Batches,
+		alerts:  cfg.Alerts,
 		cal:     cfg.Calendar,
 		hub:     cfg.Hub,
 		db:      cfg.DB,

@@ -65,6 +65,7 @@ func (s *server) routes(app *fiber.App) {
 	adm.Post("/users/:id/remove", s.removeUser)
 	adm.Post("/tokens/:id/revoke", s.revokeAnyToken)
 	adm.Get("/audit", s.auditPage)
+	s.alertRoutes(app.Group("/settings", admin))
 
 	// Live feeds.
 	serve := fws.New(s.wsServe)

@@ -205,7 +205,7 @@ func TestPages(t *testing.T) {
 // instead of showing raw on a page.
 func TestEveryKeyExists(t *testing.T) {
 	t.Parallel()
-	literal := regexp.MustCompile(`"((?:action|batch|count|coverage|dashboard|day|err|errors|final|form|grid|history|lang|line|live|nav|notfound|error|origin|pager|priority|status|weekday|footer|month)\.[a-z0-9_.]+)"`)
+	literal := regexp.MustCompile(`"((?:action|alert|alerts|batch|count|coverage|dashboard|day|err|errors|final|form|grid|history|lang|line|live|nav|notfound|error|origin|pager|priority|status|weekday|footer|month)\.[a-z0-9_.]+)"`)
 	var sources []string
 	for _, glob := range []string{"*.templ", "*.go", "../handlers/*.go"} {
 		files, err := filepath.Glob(glob)
@@ -238,6 +238,15 @@ func TestEveryKeyExists(t *testing.T) {
 	}
 	for w := time.Sunday; w <= time.Saturday; w++ {
 		require.True(t, HasKey("weekday."+itoa(int(w))), w)
+	}
+	for _, f := range market.WebhookFormats() {
+		require.True(t, HasKey(FormatKey(f)), f)
+	}
+	for _, ev := range market.AlertEvents() {
+		require.True(t, HasKey(EventKey(ev)), ev)
+	}
+	for _, st := range []string{market.DeliveryOK, market.DeliveryRetrying, market.DeliveryFailed} {
+		require.True(t, HasKey(DeliveryKey(st)), st)
 	}
 }
 

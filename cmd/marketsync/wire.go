@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/marketsync/marketsync/internal/alert"
 	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/engine"
@@ -57,7 +58,8 @@ var sourceNames = []string{"demo", "tushare", "baostock", "stockguru"}
 
 // appConfig is the app's configuration from the environment: the database, the sources
 // (source names the default, else MARKETSYNC_SOURCE, else demo; MARKETSYNC_DEMO_*,
-// TUSHARE_*) and the batch size cap (MARKETSYNC_MAX_BATCH_DAYS), with the engine tuned
+// TUSHARE_*), the batch size cap (MARKETSYNC_MAX_BATCH_DAYS) and the alerts' words and
+// links (MARKETSYNC_ALERT_LANG, MARKETSYNC_PUBLIC_URL), with the engine tuned
 // by cfg. A malformed variable, an unknown source or one not configured (tushare without
 // its token) is a usage error.
 func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config, source string) (*app.Config, error) {
@@ -110,6 +112,11 @@ func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config, 
 	if err != nil {
 		return nil, err
 	}
+	alertCfg, err := alert.ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	cfg.Alerts = alert.NewSender(&alertCfg)
 	return &app.Config{DatabaseURL: databaseURL(getenv), SourceName: source, Demo: demoCfg, Tushare: ts,
 		Baostock: bs, StockGuruURL: oldDB, Engine: cfg, Logger: log, Auth: authCfg,
 		AdminPassword: getenv("MARKETSYNC_ADMIN_PASSWORD")}, nil

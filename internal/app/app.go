@@ -187,7 +187,7 @@ func (a *App) build(ctx context.Context, c *Config) error {
 		return err
 	}
 	a.HTTP, err = handlers.New(&handlers.Config{
-		Batches: a.Engine, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Auth: a.Auth, Static: c.Static,
+		Batches: a.Engine, Alerts: a.Engine, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Auth: a.Auth, Static: c.Static,
 		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins,
 	})
 	return err

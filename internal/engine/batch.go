@@ -50,7 +50,7 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 		if err := e.enqueueStocks(ctx, tx, p.source, b.Queue); err != nil {
 			return err
 		}
-		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+		if _, err := e.finishIfDone(ctx, tx, b.ID); err != nil {
 			return err
 		}
 		return notify(ctx, tx, b.TaskID)
@@ -84,7 +84,7 @@ func (e *Engine) Cancel(ctx context.Context, taskID string, who market.Actor) er
 		if err := store.CancelPending(ctx, tx, b.ID); err != nil {
 			return err
 		}
-		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+		if _, err := e.finishIfDone(ctx, tx, b.ID); err != nil {
 			return err
 		}
 		if err := announceStop(ctx, tx, b.ID); err != nil {
@@ -157,7 +157,7 @@ func (e *Engine) Resume(ctx context.Context, taskID string, who market.Actor) er
 		if err := e.enqueue(ctx, tx, b, days, inTurn); err != nil {
 			return err
 		}
-		if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+		if _, err := e.finishIfDone(ctx, tx, b.ID); err != nil {
 			return err
 		}
 		return notify(ctx, tx, taskID)

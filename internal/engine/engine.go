@@ -24,6 +24,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/marketsync/marketsync/internal/alert"
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/store"
@@ -100,6 +101,15 @@ type Config struct {
 	// every process working a queue should have the same ones (a process without a
 	// batch's source leaves its days to another).
 	Sources []Source
+	// Alerts delivers the webhooks' alerts (default alert.NewSender(nil): links to
+	// localhost:8000, words in Chinese).
+	Alerts *alert.Sender
+	// AlertAttempts is how often an alert is tried before its webhook records it failed
+	// (default 5).
+	AlertAttempts int
+	// AlertBackoff is the wait before an alert's second attempt, doubling after
+	// (default 10s).
+	AlertBackoff time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives the engine's structured logs (default slog.Default()).
@@ -150,6 +160,15 @@ func (c *Config) withDefaults() Config {
 	if out.MaxBatchDays <= 0 {
 		out.MaxBatchDays = DefaultMaxBatchDays
 	}
+	if out.Alerts == nil {
+		out.Alerts = alert.NewSender(nil)
+	}
+	if out.AlertAttempts <= 0 {
+		out.AlertAttempts = 5
+	}
+	if out.AlertBackoff <= 0 {
+		out.AlertBackoff = 10 * time.Second
+	}
 	if out.Now == nil {
 		out.Now = time.Now
 	}
@@ -168,6 +187,7 @@ type Engine struct {
 	cfg      Config
 	log      *slog.Logger
 	river    *river.Client[pgx.Tx]
+	alerts   *alert.Sender
 	worker   int32 // this process's worker id; 0 when it runs no workers
 	stopping atomic.Bool
 	ready    chan struct{}
@@ -214,7 +234,7 @@ func (c *dayCache) put(batchID int64, d cachedDays) {
 // registers its worker id in the database.
 func New(ctx context.Context, pool *pgxpool.Pool, src Source, cal *calendar.Calendar, cfg *Config) (*Engine, error) {
 	c := cfg.withDefaults()
-	e := &Engine{pool: pool, src: src, cal: cal, cfg: c, log: c.Logger, ready: make(chan struct{}),
+	e := &Engine{pool: pool, src: src, cal: cal, cfg: c, log: c.Logger, ready: make(chan struct{}), alerts: c.Alerts,
 		sources: map[string]Source{src.Name(): src}}
 	for _, s := range c.Sources {
 		if _, dup := e.sources[s.Name()]; !dup {
@@ -231,6 +251,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, src Source, cal *calendar.Cale
 	if err := river.AddWorkerSafely(workers, &stageWorker{e: e}); err != nil {
 		return nil, err
 	}
+	if err := river.AddWorkerSafely(workers, &alertWorker{e: e}); err != nil {
+		return nil, err
+	}
 	rc := &river.Config{
 		Hooks:                       []rivertype.Hook{availableNow},
 		Workers:                     workers,
@@ -239,12 +262,12 @@ func New(ctx context.Context, pool *pgxpool.Pool, src Source, cal *calendar.Cale
 		JobTimeout:                  c.DayTimeout,
 		RescueStuckJobsAfter:        c.RescueAfter,
 		MaxAttempts:                 c.MaxAttempts,
-		RetryPolicy:                 &backoff{base: c.RetryBackoff, now: c.Now},
+		RetryPolicy:                 &backoff{base: c.RetryBackoff, alertBase: c.AlertBackoff, now: c.Now},
 		Logger:                      slog.New(minLevel{slog.LevelWarn, c.Logger.Handler()}),
 		CompletedJobRetentionPeriod: time.Hour,
 	}
 	if c.Parallelism > 0 {
-		rc.Queues = map[string]river.QueueConfig{c.Queue: {MaxWorkers: c.Parallelism}}
+		rc.Queues = map[string]river.QueueConfig{c.Queue: {MaxWorkers: c.Parallelism}, AlertQueue: {MaxWorkers: 2}}
 		host, _ := os.Hostname()
 		id, err := store.RegisterWorker(ctx, pool, c.Queue, host, os.Getpid())
 		if err != nil {

@@ -134,7 +134,7 @@ func (e *Engine) requeueLostDay(ctx context.Context, jobID int64, ref store.DayR
 			if err := store.CancelPending(ctx, tx, b.ID); err != nil {
 				return err
 			}
-			if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+			if _, err := e.finishIfDone(ctx, tx, b.ID); err != nil {
 				return err
 			}
 		} else {
@@ -215,7 +215,7 @@ func (e *Engine) adopt(ctx context.Context) error {
 					return err
 				}
 			}
-			if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+			if _, err := e.finishIfDone(ctx, tx, b.ID); err != nil {
 				return err
 			}
 			return notify(ctx, tx, b.TaskID)
@@ -246,7 +246,7 @@ func (e *Engine) finishCancelling(ctx context.Context) error {
 			if err := store.CancelPending(ctx, tx, b.ID); err != nil {
 				return err
 			}
-			if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
+			if _, err := e.finishIfDone(ctx, tx, b.ID); err != nil {
 				return err
 			}
 			return notify(ctx, tx, id)

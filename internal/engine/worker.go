@@ -133,8 +133,10 @@ func (e *Engine) load(ctx context.Context, job *river.Job[dayArgs], b *store.Bat
 		} else if res.rows, err = store.ReplaceDay(ctx, tx, store.DayLoad{Dataset: ds, Day: day, BatchID: b.ID, Source: src.Name()}, rows); err != nil {
 			return err
 		}
-		res.tally, err = e.endDay(ctx, tx, job, b.ID, ds.Name, day, res.status, res.rows, nil)
-		return err
+		if res.tally, err = e.endDay(ctx, tx, job, b.ID, ds.Name, day, res.status, res.rows, nil); err != nil || res.tally.final == "" {
+			return err
+		}
+		return e.batchEnded(ctx, tx, b.ID)
 	})
 	return res, err
 }
@@ -156,7 +158,8 @@ type tally struct {
 
 // endDay records a day's final state inside tx: under the batch lock, refuse when the
 // batch was stopped meanwhile, else mark the day, complete its job, finish the batch
-// when nothing is left, and notify.
+// when nothing is left, and notify. The caller raises the alert of a batch it finished
+// (t.final), once it knows how the batch ends.
 func (e *Engine) endDay(ctx context.Context, tx pgx.Tx, job *river.Job[dayArgs], batchID int64, dataset string, day time.Time, status market.DayStatus, rows int64, errMsg *string) (tally, error) {
 	var t tally
 	b, err := store.LockBatchByID(ctx, tx, batchID)
@@ -268,7 +271,11 @@ func (e *Engine) applyFailure(ctx context.Context, tx pgx.Tx, job *river.Job[day
 	day, _ := market.ParseDate(a.Day)
 	switch decided {
 	case cancelDay:
-		return e.endDay(ctx, tx, job, b.ID, a.Dataset, day, market.DayCancelled, 0, nil)
+		t, err := e.endDay(ctx, tx, job, b.ID, a.Dataset, day, market.DayCancelled, 0, nil)
+		if err == nil && t.final != "" {
+			err = e.batchEnded(ctx, tx, b.ID)
+		}
+		return t, err
 	case handBack:
 		if err := store.FinishDay(ctx, tx, b.ID, a.Dataset, day, a.Gen, market.DayPending, 0, nil); err != nil {
 			return tally{}, err
@@ -286,12 +293,19 @@ func (e *Engine) applyFailure(ctx context.Context, tx pgx.Tx, job *river.Job[day
 		return tally{}, notify(ctx, tx, a.TaskID)
 	}
 	t, err := e.endDay(ctx, tx, job, b.ID, a.Dataset, day, market.DayFailed, 0, &msg)
+	ended := t.final != ""
 	switch {
 	case err != nil:
+		return t, err
 	case decided == failBatch:
-		err = e.failBatch(ctx, tx, b, msg)
+		return t, e.failBatch(ctx, tx, b, msg) // raises the batch's alert itself
 	case decided == failDataset:
-		err = e.failDataset(ctx, tx, b, a.Dataset, msg)
+		var final market.BatchStatus
+		final, err = e.failDataset(ctx, tx, b, a.Dataset, msg)
+		ended = ended || final != ""
+	}
+	if err == nil && ended {
+		err = e.batchEnded(ctx, tx, b.ID)
 	}
 	return t, err
 }
@@ -346,26 +360,32 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // failDataset fails the batch's days of dataset not started yet, with the source's
-// refusal: no attempt at them could help. The batch ends when nothing else is left.
-func (e *Engine) failDataset(ctx context.Context, tx pgx.Tx, b *store.Batch, dataset, reason string) error {
+// refusal: no attempt at them could help. The batch ends when nothing else is left: it
+// returns the batch's final state then (the caller raises its alert).
+func (e *Engine) failDataset(ctx context.Context, tx pgx.Tx, b *store.Batch, dataset, reason string) (market.BatchStatus, error) {
 	n, err := store.FailPending(ctx, tx, b.ID, dataset, reason)
 	if err != nil {
-		return err
+		return "", err
 	}
-	if _, err := store.FinishIfDone(ctx, tx, b.ID); err != nil {
-		return err
+	final, err := store.FinishIfDone(ctx, tx, b.ID)
+	if err != nil {
+		return "", err
 	}
 	e.log.Error(fmt.Sprintf("the source refuses %s: %d more days of it fail", dataset, n), "task_id", b.TaskID, "dataset", dataset, "err", reason)
-	return nil
+	return final, nil
 }
 
 // failBatch ends a batch the source refused: it fails, and its pending days are
-// cancelled; running days roll back when they try to commit.
+// cancelled; running days roll back when they try to commit. Its alert goes in the same
+// transaction.
 func (e *Engine) failBatch(ctx context.Context, tx pgx.Tx, b *store.Batch, reason string) error {
 	if err := store.CancelPending(ctx, tx, b.ID); err != nil {
 		return err
 	}
 	if err := store.SetBatchStatus(ctx, tx, b.ID, market.BatchFailed, reason); err != nil {
+		return err
+	}
+	if err := e.batchEnded(ctx, tx, b.ID); err != nil {
 		return err
 	}
 	e.log.Error("batch failed: "+reason, "task_id", b.TaskID)
@@ -400,15 +420,20 @@ func (e *Engine) logDay(ctx context.Context, a dayArgs, t tally, status market.D
 	}
 }
 
-// backoff waits base, 2·base, 4·base, … (capped at 10 minutes) between attempts.
+// backoff waits base, 2·base, 4·base, … (capped at 10 minutes) between attempts; an
+// alert's attempts start from alertBase.
 type backoff struct {
-	base time.Duration
-	now  func() time.Time
+	base, alertBase time.Duration
+	now             func() time.Time
 }
 
 // NextRetry implements river.ClientRetryPolicy.
 func (p *backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	n := min(len(job.Errors), 20)
-	wait := min(p.base<<n, 10*time.Minute)
+	base := p.base
+	if job.Kind == (alertArgs{}).Kind() {
+		base = p.alertBase
+	}
+	wait := min(base<<n, 10*time.Minute)
 	return p.now().Add(wait)
 }
