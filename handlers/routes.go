@@ -28,6 +28,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/coverage", s.coveragePage)
 	app.Post("/coverage/sync", s.coverageSync)
 	app.Get("/lang/:lang", s.setLang)
+	s.settingsRoutes(app)
 
 	// Live feeds.
 	serve := fws.New(s.wsServe)
