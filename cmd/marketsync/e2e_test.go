@@ -68,6 +68,7 @@ func startServerEnv(t *testing.T, db, name string, extra []string, args ...strin
 		"DATABASE_URL="+db,
 		"MARKETSYNC_DEMO_LATENCY=200ms",
 		"MARKETSYNC_LOG_FORMAT=json",
+		"MARKETSYNC_SCHEDULE=off", // no batch of the schedule's, whatever the time of the run
 	)
 	cmd.Env = append(cmd.Env, extra...)
 	s := &server{name: name, cmd: cmd, log: newServerLog(), done: make(chan struct{})}
