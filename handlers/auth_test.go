@@ -95,6 +95,8 @@ func TestRoleActionMatrix(t *testing.T) {
 		{"POST", "/api/v1/sync-status/sync/batch", `{"start_date":"2025-03-12","end_date":"2025-03-12"}`, market.RoleOperator},
 		{"GET", "/admin/users", nil, market.RoleAdmin},
 		{"GET", "/admin/audit", nil, market.RoleAdmin},
+		{"GET", "/settings", nil, market.RoleAdmin},
+		{"POST", "/settings/schedules", url.Values{"dataset": {"nope"}}, market.RoleAdmin},
 		{"GET", "/settings/alerts", nil, market.RoleAdmin},
 		{"POST", "/settings/alerts", url.Values{"name": {""}}, market.RoleAdmin},
 		{"POST", "/admin/users", url.Values{"name": {"x"}, "role": {"viewer"}, "password": {"short"}}, market.RoleAdmin},

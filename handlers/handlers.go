@@ -51,6 +51,9 @@ type Pinger interface {
 type Config struct {
 	// Batches is the engine.
 	Batches Batches
+	// Schedules keeps the daily schedules (the settings page, the dashboard's panel);
+	// nil: no settings page.
+	Schedules Schedules
 	// Calendar is the trading calendar (default form dates, coverage years).
 	Calendar *calendar.Calendar
 	// Hub feeds the WebSocket routes.
@@ -90,6 +93,7 @@ type server struct {
 	now     func() time.Time
 
 	corsOrigins []string
+	schedules   Schedules
 	// sockets counts the WebSocket handlers running (see waitSockets).
 	sockets atomic.Int64
 }
@@ -112,6 +116,7 @@ func New(cfg *Config) (*fiber.App, error) {
 		now:     cfg.Now,
 
 		corsOrigins: cfg.CORSOrigins,
+		schedules:   cfg.Schedules,
 	}
 	if s.zone == nil {
 		s.zone = DefaultZone()

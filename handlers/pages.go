@@ -71,7 +71,11 @@ func (s *server) renderDashboard(c *fiber.Ctx, status int, form views.StartForm)
 	if err != nil {
 		return err
 	}
-	data := views.DashboardData{Form: form, Overview: ov}
+	schedules, err := s.nextSchedules(c.UserContext())
+	if err != nil {
+		return err
+	}
+	data := views.DashboardData{Form: form, Overview: ov, Schedules: schedules}
 	if last := s.cal.Last(); last.Sub(s.today()) < 30*24*time.Hour {
 		data.CalendarEnds = last.Format(market.DateLayout)
 	}

@@ -65,7 +65,9 @@ func (s *server) routes(app *fiber.App) {
 	adm.Post("/users/:id/remove", s.removeUser)
 	adm.Post("/tokens/:id/revoke", s.revokeAnyToken)
 	adm.Get("/audit", s.auditPage)
-	s.alertRoutes(app.Group("/settings", admin))
+	settings := app.Group("/settings", admin)
+	s.settingsRoutes(settings)
+	s.alertRoutes(settings)
 
 	// Live feeds.
 	serve := fws.New(s.wsServe)

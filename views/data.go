@@ -63,6 +63,9 @@ type DashboardData struct {
 	// CalendarEnds, when set, warns that the trading calendar is known only through this
 	// day (YYYY-MM-DD), less than 30 days from now.
 	CalendarEnds string
+	// Schedules are the daily schedules: the panel shows each one's next run and last
+	// outcome (none: no panel).
+	Schedules []market.Schedule
 }
 
 // HistoryData is one page of the batch history, newest first. Page counts from 1;
@@ -113,3 +116,29 @@ const (
 	FlashSuccess FlashKind = "success"
 	FlashError   FlashKind = "error"
 )
+
+// SettingsData feeds the settings page: one section per kind of setting, each a card of
+// its own (the schedules now; more sections join them).
+type SettingsData struct {
+	Schedules ScheduleSection
+}
+
+// ScheduleSection is the settings page's daily schedules: the list, the sources a new
+// schedule may use, and the add form's values with the outcome of the last change.
+type ScheduleSection struct {
+	Schedules []market.Schedule
+	Sources   []market.SourceInfo
+	Form      ScheduleForm
+}
+
+// ScheduleForm is what POST /settings/schedules sent (time as HH:MM) and what came of
+// it: Error says why nothing changed, Saved what did (both text, in the viewer's
+// language).
+type ScheduleForm struct {
+	Dataset string
+	Source  string
+	Time    string
+	Enabled bool
+	Error   string
+	Saved   string
+}

@@ -96,6 +96,9 @@ Environment:
   MARKETSYNC_DEMO_FAIL_RATE   share of demo fetches that fail transiently, 0 to 1
   MARKETSYNC_MAX_BATCH_DAYS   the most calendar days one batch may cover (default 7305, 20 years)
   MARKETSYNC_LOG_FORMAT       json or text (default: text on a terminal, else json)
+  MARKETSYNC_SCHEDULE         serve, worker: daily schedules seeded into an empty schedules table,
+                              DATASET[/SOURCE]@HH:MM China time, comma-separated (default daily@17:30
+                              on the default source); off: this process fires no schedule
   MARKETSYNC_CORS_ORIGINS     serve: other sites whose pages may call the JSON API, comma-separated,
                               e.g. http://localhost:3000,http://127.0.0.1:3000 (the old sync-status page)
   MARKETSYNC_ANONYMOUS        serve: what visitors who are not signed in may do: viewer or operator

@@ -12,7 +12,6 @@ import (
 	_ "time/tzdata" // Asia/Shanghai even where the system has no zone database
 
 	"github.com/marketsync/marketsync/handlers"
-	"github.com/marketsync/marketsync/internal/app"
 	"github.com/marketsync/marketsync/internal/engine"
 )
 
@@ -64,9 +63,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if cfg.Schedule, err = scheduleConfig(getenv); err != nil {
+		return err
+	}
 	cfg.Wait, cfg.Listener, cfg.Zone, cfg.CORSOrigins = true, ln, zone, origins
 	cfg.GenerateAdmin = *initAdmin
-	a, err := app.New(ctx, cfg)
+	a, err := newApp(ctx, cfg)
 	if ctx.Err() != nil {
 		return nil // stopped while waiting for the database
 	}

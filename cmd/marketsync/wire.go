@@ -148,6 +148,36 @@ func authConfig(getenv func(string) string) (auth.Config, error) {
 	return c, nil
 }
 
+// scheduleConfig reads MARKETSYNC_SCHEDULE, the daily schedules that serve and worker
+// seed into an empty schedules table and fire (market.ParseScheduleSeeds: empty is daily
+// at 17:30 on the default source; "off" is nil, this process fires none). A malformed
+// value or an unknown source is a usage error.
+func scheduleConfig(getenv func(string) string) (*engine.ScheduleConfig, error) {
+	seeds, off, err := market.ParseScheduleSeeds(getenv("MARKETSYNC_SCHEDULE"))
+	if err != nil {
+		return nil, usageError("MARKETSYNC_SCHEDULE: %v", err)
+	}
+	if off {
+		return nil, nil
+	}
+	for _, s := range seeds {
+		if s.Source != "" && !slices.Contains(sourceNames, s.Source) {
+			return nil, usageError("MARKETSYNC_SCHEDULE: unknown source %q (known: %s)", s.Source, strings.Join(sourceNames, ", "))
+		}
+	}
+	return &engine.ScheduleConfig{Seeds: seeds}, nil
+}
+
+// newApp is app.New for serve and worker: a schedule the configured sources cannot run
+// is a usage error.
+func newApp(ctx context.Context, cfg *app.Config) (*app.App, error) {
+	a, err := app.New(ctx, cfg)
+	if err != nil && market.IsInputError(err) {
+		return nil, usageError("MARKETSYNC_SCHEDULE: %v", err)
+	}
+	return a, err
+}
+
 // sourceFlag adds --source to fs.
 func sourceFlag(fs *flag.FlagSet) *string {
 	return fs.String("source", "", "the source to load from: demo, tushare, baostock or stockguru (default: $MARKETSYNC_SOURCE, else demo)")
@@ -212,8 +242,11 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	if cfg.Schedule, err = scheduleConfig(getenv); err != nil {
+		return err
+	}
 	cfg.Wait = true
-	a, err := app.New(ctx, cfg)
+	a, err := newApp(ctx, cfg)
 	if ctx.Err() != nil {
 		return nil // stopped while waiting for the database
 	}
@@ -221,5 +254,5 @@ func runWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer a.Close()
-	return a.Engine.Run(ctx)
+	return a.RunWorker(ctx)
 }

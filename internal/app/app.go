@@ -76,6 +76,10 @@ type Config struct {
 	// CORSOrigins are the other sites whose pages may call the JSON API
 	// (handlers.Config.CORSOrigins).
 	CORSOrigins []string
+	// Schedule, when set, makes this process seed the daily schedules (on an empty
+	// table) and fire them (serve and worker); nil leaves that to other processes (the
+	// settings page still reads and changes them).
+	Schedule *engine.ScheduleConfig
 	// Logger receives the structured logs (default: discard).
 	Logger *slog.Logger
 	// Auth configures the accounts: the anonymous role (none by default), the session
@@ -96,9 +100,11 @@ type App struct {
 	Calendar *calendar.Calendar
 	Source   engine.Source
 	Engine   *engine.Engine
-	Hub      *live.Hub
-	HTTP     *fiber.App
-	Auth     *auth.Service
+	// Scheduler keeps the daily schedules; Run fires them when Config.Schedule is set.
+	Scheduler *engine.Scheduler
+	Hub       *live.Hub
+	HTTP      *fiber.App
+	Auth      *auth.Service
 	// GeneratedPassword is the password of the admin that Config.GenerateAdmin created,
 	// if it did.
 	GeneratedPassword string
@@ -110,6 +116,7 @@ type App struct {
 	ln       net.Listener
 	hold     <-chan struct{}
 	ownsPool bool
+	schedule bool // fire the schedules
 }
 
 // New connects (see Config.Wait), migrates and builds every part. It returns ctx's
@@ -166,6 +173,10 @@ func (a *App) build(ctx context.Context, c *Config) error {
 	if a.Engine, err = engine.New(ctx, a.Pool, a.Source, a.Calendar, &c.Engine); err != nil {
 		return err
 	}
+	a.Scheduler, a.schedule = engine.NewScheduler(a.Engine, c.Schedule), c.Schedule != nil
+	if err := a.Scheduler.CheckSeeds(); err != nil {
+		return err
+	}
 	if err := a.Engine.LoadCalendar(ctx); store.IsUnavailable(err) {
 		// The app starts on a database that is away (its pages answer 503); the
 		// engine's calendar refresh reads the table once it is back.
@@ -187,7 +198,7 @@ func (a *App) build(ctx context.Context, c *Config) error {
 		return err
 	}
 	a.HTTP, err = handlers.New(&handlers.Config{
-		Batches: a.Engine, Alerts: a.Engine, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Auth: a.Auth, Static: c.Static,
+		Batches: a.Engine, Alerts: a.Engine, Schedules: a.Scheduler, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Auth: a.Auth, Static: c.Static,
 		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins,
 	})
 	return err
@@ -272,7 +283,7 @@ func (a *App) sources(c *Config) (engine.Source, []engine.Source, error) {
 func (a *App) Run(ctx context.Context) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	results := make(chan error, 3)
+	results := make(chan error, 4)
 	running := 0
 	start := func(f func() error) {
 		running++
@@ -280,6 +291,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	start(func() error { return a.Hub.Run(ctx) })
 	start(func() error { return a.runEngine(ctx) })
+	if a.schedule {
+		start(func() error { return a.Scheduler.Run(ctx) })
+	}
 	if a.ln != nil {
 		start(func() error { return a.HTTP.Listener(a.ln) })
 		a.log.Info(fmt.Sprintf("serving http://%s", displayAddr(a.ln.Addr())), "addr", a.ln.Addr().String(),
@@ -323,6 +337,21 @@ func (a *App) runEngine(ctx context.Context) error {
 		}
 	}
 	return a.Engine.Run(ctx)
+}
+
+// RunWorker runs the engine's workers and (with Config.Schedule) the schedules until ctx
+// ends: a worker process, without pages or live feeds.
+func (a *App) RunWorker(ctx context.Context) error {
+	if !a.schedule {
+		return a.Engine.Run(ctx)
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	scheduled := make(chan error, 1)
+	go func() { scheduled <- a.Scheduler.Run(ctx) }()
+	err := a.Engine.Run(ctx)
+	stop()
+	return errors.Join(err, <-scheduled)
 }
 
 // Close closes the pool when New opened it. Call it after Run has returned.

@@ -25,45 +25,58 @@ func (e *Engine) Start(ctx context.Context, spec market.Spec) (*market.Snapshot,
 	if err != nil {
 		return nil, err
 	}
+	var b *store.Batch
+	err = e.inTx(ctx, func(tx pgx.Tx) error {
+		b, err = e.create(ctx, tx, p, spec)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting batch: %w", err)
+	}
+	e.logStarted(b, p, spec)
+	return e.Snapshot(ctx, b.TaskID)
+}
+
+// create writes the planned batch in tx: the batch row, its days, the queued jobs of its
+// trading days (and a stock list refresh), and the announcement.
+func (e *Engine) create(ctx context.Context, tx pgx.Tx, p plan, spec market.Spec) (*store.Batch, error) {
 	b := &store.Batch{
 		Source: p.source.Name(), Datasets: p.datasets, Start: p.start, End: p.end, Force: spec.Force, Priority: p.priority,
 		Status: market.BatchQueued, Queue: e.cfg.Queue, Total: len(p.days), TradingDays: p.trading,
 		CreatedBy: string(p.createdBy), CreatedFrom: spec.CreatedFrom, CreatedUser: optional(spec.CreatedUser),
 	}
 	base := fmt.Sprintf("%s_%s_%d", dateString(p.start), dateString(p.end), e.cfg.Now().Unix())
-	err = e.inTx(ctx, func(tx pgx.Tx) error {
-		if err := store.InsertBatch(ctx, tx, b, base); err != nil {
-			return err
-		}
-		if err := store.InsertDays(ctx, tx, b.ID, p.days); err != nil {
-			return err
-		}
-		var queued []store.Day
-		for _, d := range p.days {
-			if d.Trading {
-				queued = append(queued, d)
-			}
-		}
-		if err := e.enqueue(ctx, tx, b, queued, inTurn); err != nil {
-			return err
-		}
-		if err := e.enqueueStocks(ctx, tx, p.source, b.Queue); err != nil {
-			return err
-		}
-		if _, err := e.finishIfDone(ctx, tx, b.ID); err != nil {
-			return err
-		}
-		return notify(ctx, tx, b.TaskID)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("starting batch: %w", err)
+	if err := store.InsertBatch(ctx, tx, b, base); err != nil {
+		return nil, err
 	}
+	if err := store.InsertDays(ctx, tx, b.ID, p.days); err != nil {
+		return nil, err
+	}
+	var queued []store.Day
+	for _, d := range p.days {
+		if d.Trading {
+			queued = append(queued, d)
+		}
+	}
+	if err := e.enqueue(ctx, tx, b, queued, inTurn); err != nil {
+		return nil, err
+	}
+	if err := e.enqueueStocks(ctx, tx, p.source, b.Queue); err != nil {
+		return nil, err
+	}
+	if _, err := e.finishIfDone(ctx, tx, b.ID); err != nil {
+		return nil, err
+	}
+	return b, notify(ctx, tx, b.TaskID)
+}
+
+// logStarted logs a batch just started.
+func (e *Engine) logStarted(b *store.Batch, p plan, spec market.Spec) {
 	n := len(p.datasets)
 	e.log.Info(fmt.Sprintf("batch started: %s to %s, %d days (%d trading)", dateString(b.Start), dateString(b.End),
 		len(p.days)/n, p.trading/n),
 		"task_id", b.TaskID, "datasets", p.datasets, "total", len(p.days), "force", b.Force,
 		"priority", p.priority, "created_by", p.createdBy, "chosen_days", len(spec.Days) > 0)
-	return e.Snapshot(ctx, b.TaskID)
 }
 
 // Cancel stops the batch: days not started are cancelled at once, running days have
