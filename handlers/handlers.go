@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/live"
@@ -67,6 +68,12 @@ type Config struct {
 	// CORSOrigins are the other sites whose pages may call the JSON API (the old
 	// system's front end); see ParseOrigins. They also pass the same-origin check.
 	CORSOrigins []string
+	// Metrics is what GET /metrics serves, in Prometheus' text format (the app's own
+	// registry); nil serves no /metrics.
+	Metrics prometheus.Gatherer
+	// MetricsToken, when set, is the bearer token /metrics asks for (401 without it);
+	// empty, /metrics answers anyone.
+	MetricsToken string
 }
 
 // server holds the handlers' dependencies; its methods are the routes.
@@ -80,7 +87,9 @@ type server struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	corsOrigins []string
+	corsOrigins  []string
+	metrics      prometheus.Gatherer
+	metricsToken string
 	// sockets counts the WebSocket handlers running (see waitSockets).
 	sockets atomic.Int64
 }
@@ -100,7 +109,9 @@ func New(cfg *Config) (*fiber.App, error) {
 		log:     cfg.Logger,
 		now:     cfg.Now,
 
-		corsOrigins: cfg.CORSOrigins,
+		corsOrigins:  cfg.CORSOrigins,
+		metrics:      cfg.Metrics,
+		metricsToken: cfg.MetricsToken,
 	}
 	if s.zone == nil {
 		s.zone = DefaultZone()

@@ -47,8 +47,9 @@ type env struct {
 }
 
 type options struct {
-	latency time.Duration
-	cors    []string
+	latency      time.Duration
+	cors         []string
+	metricsToken string
 }
 
 // setup builds the app as serve does (app.New), on a database of the test's own: the
@@ -58,11 +59,12 @@ func setup(t *testing.T, opt options) *env {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.New(context.Background(), &app.Config{
-		DatabaseURL: pgtest.NewDB(t),
-		Demo:        demo.Config{Latency: opt.latency},
-		Engine:      engine.Config{Parallelism: 2, RetryBackoff: 10 * time.Millisecond},
-		CORSOrigins: opt.cors,
-		Logger:      logger,
+		DatabaseURL:  pgtest.NewDB(t),
+		Demo:         demo.Config{Latency: opt.latency},
+		Engine:       engine.Config{Parallelism: 2, RetryBackoff: 10 * time.Millisecond},
+		CORSOrigins:  opt.cors,
+		MetricsToken: opt.metricsToken,
+		Logger:       logger,
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

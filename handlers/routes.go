@@ -53,6 +53,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint") })
 
 	app.Get("/healthz", s.health)
+	s.metricsRoute(app)
 
 	if s.static != nil {
 		app.Use("/static", filesystem.New(filesystem.Config{
