@@ -27,41 +27,48 @@ func principal(c *fiber.Ctx) *auth.Principal {
 	return p
 }
 
-// identify finds who a request is: a bearer token (scripts), else the session cookie
-// (browsers), else the anonymous role when the server allows one. A bearer token that
-// is not a live one is refused at once rather than treated as anonymous.
+// identify finds who a request is (see principalOf) for the handlers after it.
 func (s *server) identify(c *fiber.Ctx) error {
+	p, err := s.principalOf(c)
+	if err != nil {
+		return err
+	}
+	if p != nil {
+		c.Locals(principalKey, p)
+	}
+	return c.Next()
+}
+
+// principalOf finds who a request is: a bearer token (scripts), else the session cookie
+// (browsers), else the anonymous role when the server allows one; nil for nobody. A
+// bearer token that is not a live one is refused at once rather than taken as anonymous.
+func (s *server) principalOf(c *fiber.Ctx) (*auth.Principal, error) {
 	ctx := c.UserContext()
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		scheme, secret, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Bearer") {
-			return &authError{status: fiber.StatusUnauthorized, msg: "Authorization must be \"Bearer <token>\" with a marketsync API token"}
+			return nil, &authError{status: fiber.StatusUnauthorized, msg: "Authorization must be \"Bearer <token>\" with a marketsync API token"}
 		}
 		p, err := s.auth.Token(ctx, strings.TrimSpace(secret))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if p == nil {
-			return &authError{status: fiber.StatusUnauthorized, msg: "the API token is unknown or revoked"}
+			return nil, &authError{status: fiber.StatusUnauthorized, msg: "the API token is unknown or revoked"}
 		}
-		c.Locals(principalKey, p)
-		return c.Next()
+		return p, nil
 	}
 	if id := c.Cookies(sessionCookie); id != "" {
 		p, err := s.auth.Session(ctx, id)
-		if err != nil {
-			return err
-		}
-		if p != nil {
-			c.Locals(principalKey, p)
-			return c.Next()
+		if err != nil || p != nil {
+			return p, err
 		}
 		s.clearSession(c) // ended or idle: forget it
 	}
 	if role := s.auth.Anonymous(); role != "" {
-		c.Locals(principalKey, &auth.Principal{Role: role, Via: auth.ViaAnonymous})
+		return &auth.Principal{Role: role, Via: auth.ViaAnonymous}, nil
 	}
-	return c.Next()
+	return nil, nil
 }
 
 // authError is a request without the credentials (401) or the role (403) it needs.
@@ -92,7 +99,7 @@ func (s *server) need(role market.Role) fiber.Handler {
 // unauthenticated answers a request that needs someone signed in: a page's GET goes to
 // the login page (and back after), htmx is told to go there, the rest get 401.
 func (s *server) unauthenticated(c *fiber.Ctx) error {
-	if c.Method() == fiber.MethodGet && !isAPI(c) && !isWebSocket(c) && !isHTMX(c) {
+	if c.Method() == fiber.MethodGet && !isAPI(c) && !isWebSocket(c) && !isHTMX(c) && c.Path() != "/metrics" {
 		return c.Redirect("/login?next="+url.QueryEscape(safeNext(c.OriginalURL())), fiber.StatusSeeOther)
 	}
 	if isHTMX(c) {

@@ -93,6 +93,7 @@ func TestRoleActionMatrix(t *testing.T) {
 		{"POST", "/batches", form, market.RoleOperator},
 		{"POST", "/coverage/sync", url.Values{"days": {"2025-03-11"}, "dataset": {"daily"}}, market.RoleOperator},
 		{"POST", "/api/v1/sync-status/sync/batch", `{"start_date":"2025-03-12","end_date":"2025-03-12"}`, market.RoleOperator},
+		{"GET", "/metrics", nil, market.RoleViewer},
 		{"GET", "/admin/users", nil, market.RoleAdmin},
 		{"GET", "/admin/audit", nil, market.RoleAdmin},
 		{"GET", "/settings", nil, market.RoleAdmin},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/calendar"
@@ -77,6 +78,12 @@ type Config struct {
 	CORSOrigins []string
 	// Alerts, when set, serves the alerts settings (/settings/alerts).
 	Alerts Alerts
+	// Metrics is what GET /metrics serves, in Prometheus' text format (the app's own
+	// registry); nil serves no /metrics.
+	Metrics prometheus.Gatherer
+	// MetricsToken, when set, is a bearer token /metrics takes instead of a viewer's
+	// credentials (which it asks for otherwise, like every page).
+	MetricsToken string
 }
 
 // server holds the handlers' dependencies; its methods are the routes.
@@ -92,8 +99,10 @@ type server struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	corsOrigins []string
-	schedules   Schedules
+	corsOrigins  []string
+	schedules    Schedules
+	metrics      prometheus.Gatherer
+	metricsToken string
 	// sockets counts the WebSocket handlers running (see waitSockets).
 	sockets atomic.Int64
 }
@@ -115,8 +124,10 @@ func New(cfg *Config) (*fiber.App, error) {
 		log:     cfg.Logger,
 		now:     cfg.Now,
 
-		corsOrigins: cfg.CORSOrigins,
-		schedules:   cfg.Schedules,
+		corsOrigins:  cfg.CORSOrigins,
+		schedules:    cfg.Schedules,
+		metrics:      cfg.Metrics,
+		metricsToken: cfg.MetricsToken,
 	}
 	if s.zone == nil {
 		s.zone = DefaultZone()

@@ -53,7 +53,8 @@ type options struct {
 	cors    []string
 	// auth configures accounts; nil lets anonymous visitors operate, as the tests of
 	// everything but accounts assume.
-	auth *auth.Config
+	auth         *auth.Config
+	metricsToken string
 }
 
 // setup builds the app as serve does (app.New), on a database of the test's own: the
@@ -67,12 +68,13 @@ func setup(t *testing.T, opt options) *env {
 		authCfg = *opt.auth
 	}
 	a, err := app.New(context.Background(), &app.Config{
-		Auth:        authCfg,
-		DatabaseURL: pgtest.NewDB(t),
-		Demo:        demo.Config{Latency: opt.latency},
-		Engine:      engine.Config{Parallelism: 2, RetryBackoff: 10 * time.Millisecond},
-		CORSOrigins: opt.cors,
-		Logger:      logger,
+		Auth:         authCfg,
+		DatabaseURL:  pgtest.NewDB(t),
+		Demo:         demo.Config{Latency: opt.latency},
+		Engine:       engine.Config{Parallelism: 2, RetryBackoff: 10 * time.Millisecond},
+		CORSOrigins:  opt.cors,
+		Logger:       logger,
+		MetricsToken: opt.metricsToken,
 	})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

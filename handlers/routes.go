@@ -21,6 +21,8 @@ func (s *server) routes(app *fiber.App) {
 
 	// Open to everyone: the health check, the files, the language, the API's document.
 	app.Get("/healthz", s.health)
+	s.metricsRoute(app)
+
 	if s.static != nil {
 		app.Use("/static", filesystem.New(filesystem.Config{
 			Root:   http.FS(s.static),

@@ -69,7 +69,7 @@ func startServerEnv(t *testing.T, db, name string, extra []string, args ...strin
 		"MARKETSYNC_DEMO_LATENCY=200ms",
 		"MARKETSYNC_LOG_FORMAT=json",
 		"MARKETSYNC_ANONYMOUS=operator", // as the old system's clients expect; a test that signs in says none
-		"MARKETSYNC_SCHEDULE=off", // no batch of the schedule's, whatever the time of the run
+		"MARKETSYNC_SCHEDULE=off",       // no batch of the schedule's, whatever the time of the run
 	)
 	cmd.Env = append(cmd.Env, extra...)
 	s := &server{name: name, cmd: cmd, log: newServerLog(), done: make(chan struct{})}

@@ -105,6 +105,7 @@ Environment:
                               (default: nothing; they are sent to the login page)
   MARKETSYNC_ADMIN_PASSWORD   serve: on a database without accounts, create "admin" with this password
   MARKETSYNC_SESSION_IDLE     serve: sign a browser out after this long unused (default 12h)
+  MARKETSYNC_METRICS_TOKEN    serve: a bearer token /metrics accepts besides a viewer's API token
 `
 
 // run is the whole program, with its outside world passed in (stdin is the process's).

@@ -171,3 +171,16 @@ func TestSourcesFromTheEnvironment(t *testing.T) {
 		require.Equal(t, 2, code(err), name)
 	}
 }
+
+// TestMetricsTokenFromTheEnvironment: MARKETSYNC_METRICS_TOKEN reaches the app; unset,
+// /metrics answers anyone.
+func TestMetricsTokenFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.DiscardHandler)
+	cfg, err := appConfig(env(""), log, engine.Config{}, "")
+	require.NoError(t, err)
+	require.Empty(t, cfg.MetricsToken)
+	cfg, err = appConfig(env("", "MARKETSYNC_METRICS_TOKEN", "scrape-s3cret\n"), log, engine.Config{}, "")
+	require.NoError(t, err)
+	require.Equal(t, "scrape-s3cret", cfg.MetricsToken)
+}

@@ -56,10 +56,14 @@ func newLogger(getenv func(string) string, w io.Writer, level slog.Level, prefer
 // sourceNames are the sources marketsync knows.
 var sourceNames = []string{"demo", "tushare", "baostock", "stockguru"}
 
+// envMetricsToken is the bearer token GET /metrics asks for; unset, it answers anyone.
+const envMetricsToken = "MARKETSYNC_METRICS_TOKEN"
+
 // appConfig is the app's configuration from the environment: the database, the sources
 // (source names the default, else MARKETSYNC_SOURCE, else demo; MARKETSYNC_DEMO_*,
-// TUSHARE_*), the batch size cap (MARKETSYNC_MAX_BATCH_DAYS) and the alerts' words and
-// links (MARKETSYNC_ALERT_LANG, MARKETSYNC_PUBLIC_URL), with the engine tuned
+// TUSHARE_*), the batch size cap (MARKETSYNC_MAX_BATCH_DAYS), the alerts' words and
+// links (MARKETSYNC_ALERT_LANG, MARKETSYNC_PUBLIC_URL) and the metrics' token
+// (MARKETSYNC_METRICS_TOKEN), with the engine tuned
 // by cfg. A malformed variable, an unknown source or one not configured (tushare without
 // its token) is a usage error.
 func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config, source string) (*app.Config, error) {
@@ -119,7 +123,7 @@ func appConfig(getenv func(string) string, log *slog.Logger, cfg engine.Config, 
 	cfg.Alerts = alert.NewSender(&alertCfg)
 	return &app.Config{DatabaseURL: databaseURL(getenv), SourceName: source, Demo: demoCfg, Tushare: ts,
 		Baostock: bs, StockGuruURL: oldDB, Engine: cfg, Logger: log, Auth: authCfg,
-		AdminPassword: getenv("MARKETSYNC_ADMIN_PASSWORD")}, nil
+		AdminPassword: getenv("MARKETSYNC_ADMIN_PASSWORD"), MetricsToken: strings.TrimSpace(getenv(envMetricsToken))}, nil
 }
 
 // authConfig reads MARKETSYNC_ANONYMOUS (viewer or operator; admin is never anonymous)

@@ -1,7 +1,8 @@
 // Package app wires marketsync together: the pool (migrated), the trading calendar, the
-// source, the engine, the live hub and the Fiber app, and runs them until told to stop,
-// shutting down the way a server must. `marketsync serve`, `worker` and `sync` build
-// it, and so do the handlers' tests and benchmarks: there is one copy of the wiring.
+// source, the engine, the live hub, the metrics (a registry of the app's own, served at
+// /metrics) and the Fiber app, and runs them until told to stop, shutting down the way a
+// server must. `marketsync serve`, `worker` and `sync` build it, and so do the handlers'
+// tests and benchmarks: there is one copy of the wiring.
 //
 // It is main's wiring, kept out of package main so tests can build the same thing; that
 // is why it alone under internal imports handlers.
@@ -19,6 +20,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/marketsync/marketsync/handlers"
 	"github.com/marketsync/marketsync/internal/auth"
@@ -26,6 +29,7 @@ import (
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/live"
 	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/metrics"
 	"github.com/marketsync/marketsync/internal/source/baostock"
 	"github.com/marketsync/marketsync/internal/source/demo"
 	"github.com/marketsync/marketsync/internal/source/stockguru"
@@ -80,6 +84,9 @@ type Config struct {
 	// table) and fire them (serve and worker); nil leaves that to other processes (the
 	// settings page still reads and changes them).
 	Schedule *engine.ScheduleConfig
+	// MetricsToken, when set, is a bearer token GET /metrics takes instead of a viewer's
+	// credentials (handlers.Config.MetricsToken).
+	MetricsToken string
 	// Logger receives the structured logs (default: discard).
 	Logger *slog.Logger
 	// Auth configures the accounts: the anonymous role (none by default), the session
@@ -110,6 +117,8 @@ type App struct {
 	GeneratedPassword string
 
 	log      *slog.Logger
+	registry *prometheus.Registry // the app's own: /metrics serves it
+	metrics  *metrics.Metrics
 	closers  []io.Closer // the sources that hold connections
 	zone     *time.Location
 	cors     []string
@@ -143,7 +152,9 @@ func New(ctx context.Context, cfg *Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{Pool: c.Pool, Calendar: cal, Source: c.Source, log: c.Logger, zone: c.Zone, cors: c.CORSOrigins,
-		ln: c.Listener, hold: c.StartWorkers}
+		ln: c.Listener, hold: c.StartWorkers, registry: prometheus.NewRegistry()}
+	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = metrics.New(a.registry)
 	if a.Pool == nil {
 		// One connection per day in flight, plus the queue's, the listeners' and requests'.
 		a.Pool, err = connect(ctx, c.DatabaseURL, max(c.Engine.Parallelism, 0)+10, c.Logger, c.Wait)
@@ -169,6 +180,10 @@ func (a *App) build(ctx context.Context, c *Config) error {
 		}
 		c.Engine.Sources = append(c.Engine.Sources, others...)
 	}
+	a.registry.MustRegister(metrics.NewStateCollector(store.Stats{DB: a.Pool}))
+	if c.Engine.Metrics == nil {
+		c.Engine.Metrics = a.metrics
+	}
 	var err error
 	if a.Engine, err = engine.New(ctx, a.Pool, a.Source, a.Calendar, &c.Engine); err != nil {
 		return err
@@ -186,6 +201,7 @@ func (a *App) build(ctx context.Context, c *Config) error {
 	}
 	a.Hub, err = live.NewHub(a.Pool, &live.HubConfig{
 		Loader: a.Engine, Renderer: handlers.Fragments{Zone: c.Zone}, Channel: engine.ProgressChannel,
+		Metrics: a.metrics,
 	}, c.Logger)
 	if err != nil {
 		return err
@@ -200,6 +216,7 @@ func (a *App) build(ctx context.Context, c *Config) error {
 	a.HTTP, err = handlers.New(&handlers.Config{
 		Batches: a.Engine, Alerts: a.Engine, Schedules: a.Scheduler, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Auth: a.Auth, Static: c.Static,
 		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins,
+		Metrics: a.registry, MetricsToken: c.MetricsToken,
 	})
 	return err
 }
@@ -239,14 +256,18 @@ var ErrUnknownSource = errors.New("unknown source")
 func (a *App) sources(c *Config) (engine.Source, []engine.Source, error) {
 	all := []engine.Source{demo.New(a.Calendar, c.Demo)}
 	if c.Tushare != nil {
-		ts, err := tushare.New(store.NewRateLimiter(a.Pool, nil), c.Tushare)
+		tc := *c.Tushare
+		tc.Metrics = a.metrics
+		ts, err := tushare.New(store.NewRateLimiter(a.Pool, nil), &tc)
 		if err != nil {
 			return nil, nil, err
 		}
 		all = append(all, ts)
 	}
 	if c.Baostock != nil {
-		bs := baostock.NewSource(c.Baostock)
+		bc := *c.Baostock
+		bc.Metrics = a.metrics
+		bs := baostock.NewSource(&bc)
 		a.closers = append(a.closers, bs)
 		all = append(all, bs)
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/marketsync/marketsync/internal/alert"
 	"github.com/marketsync/marketsync/internal/calendar"
 	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/metrics"
 	"github.com/marketsync/marketsync/internal/store"
 )
 
@@ -114,6 +115,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives the engine's structured logs (default slog.Default()).
 	Logger *slog.Logger
+	// Metrics records each day's duration and rows (nil: none).
+	Metrics *metrics.Metrics
 }
 
 func (c *Config) withDefaults() Config {

@@ -352,12 +352,13 @@ func (e *Engine) stageFailed(ctx context.Context, job *river.Job[stageArgs], b *
 			"task_id", b.TaskID, "err", msg)
 		return fetchErr
 	}
-	err := e.persist(ctx, func(bg context.Context, tx pgx.Tx) error {
+	log := e.log.With("task_id", b.TaskID)
+	err := e.persist(ctx, log, func(bg context.Context, tx pgx.Tx) error {
 		lb, err := store.LockBatchByID(bg, tx, b.ID)
 		if err != nil || lb.Status.Finished() || lb.Status == market.BatchCancelling {
 			return err
 		}
-		if err := e.failBatch(bg, tx, lb, msg); err != nil {
+		if err := e.failBatch(bg, tx, log, lb, msg); err != nil {
 			return err
 		}
 		return notify(bg, tx, b.TaskID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -30,6 +31,11 @@ type dayArgs struct {
 // Kind is the River job kind.
 func (dayArgs) Kind() string { return "marketsync.day" }
 
+// logger is log for the day's work: every line carries its task id, dataset and day.
+func (a dayArgs) logger(log *slog.Logger) *slog.Logger {
+	return log.With("task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day)
+}
+
 // dayWorker loads one day per job.
 type dayWorker struct {
 	river.WorkerDefaults[dayArgs]
@@ -43,6 +49,7 @@ var errBatchStopped = errors.New("the batch was stopped")
 // ended.
 func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 	e := w.e
+	log := job.Args.logger(e.log)
 	ds, ref, err := job.Args.parse()
 	if err != nil {
 		return river.JobCancel(err)
@@ -50,8 +57,7 @@ func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 	src, err := e.source(job.Args.Source)
 	if err != nil {
 		// Another process may have this source: leave the day to it.
-		e.log.Warn("a day of a source this process does not have; leaving it to another", "task_id", job.Args.TaskID,
-			"source", job.Args.Source, "day", job.Args.Day)
+		log.Warn("a day of a source this process does not have; leaving it to another", "source", job.Args.Source)
 		return river.JobSnooze(10 * time.Second)
 	}
 	// Tracked before the claim: a stop announced from then on cancels the day.
@@ -67,15 +73,20 @@ func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
 	}
 	began := e.cfg.Now()
 	res, loadErr := e.load(ctx, job, b, src, ds, ref.Day)
+	took := e.cfg.Now().Sub(began)
 	switch {
 	case loadErr == nil:
-		e.logDay(ctx, job.Args, res.tally, res.status, res.rows, e.cfg.Now().Sub(began), "")
+		e.cfg.Metrics.DayDone(ds.Name, src.Name(), string(res.status), res.rows, took)
+		e.logDay(ctx, log, job.Args, res.tally, res.status, res.rows, took, "")
 		return nil
 	case errors.Is(loadErr, store.ErrStale):
-		e.log.Warn("day was handed to another worker meanwhile; dropping this attempt", "task_id", job.Args.TaskID, "day", job.Args.Day)
+		log.Warn("day was handed to another worker meanwhile; dropping this attempt")
 		return nil
 	}
-	return e.dayFailed(ctx, job, b, loadErr)
+	if !errors.Is(ctx.Err(), context.Canceled) { // not paused, cancelled or shutting down
+		e.cfg.Metrics.DayDone(ds.Name, src.Name(), string(market.DayFailed), 0, took)
+	}
+	return e.dayFailed(ctx, log, job, b, loadErr)
 }
 
 // parse reads the job's dataset and day.
@@ -230,8 +241,7 @@ func decideFailure(loadErr error, attempt, maxAttempts int, shuttingDown bool, b
 // what River should do. The bookkeeping outlives the day's context, and waits for
 // PostgreSQL when it is down: an attempt that failed during an outage is recorded once
 // the database is back.
-func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *store.Batch, loadErr error) error {
-	a := job.Args
+func (e *Engine) dayFailed(ctx context.Context, log *slog.Logger, job *river.Job[dayArgs], b *store.Batch, loadErr error) error {
 	msg := loadErr.Error()
 	if errors.Is(loadErr, context.DeadlineExceeded) {
 		msg = fmt.Sprintf("timed out after %s", e.cfg.DayTimeout)
@@ -239,23 +249,23 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 	shuttingDown := ctx.Err() != nil && e.stopping.Load()
 	var decided outcome
 	var t tally
-	err := e.persist(ctx, func(bg context.Context, tx pgx.Tx) error {
+	err := e.persist(ctx, log, func(bg context.Context, tx pgx.Tx) error {
 		lb, err := store.LockBatchByID(bg, tx, b.ID)
 		if err != nil {
 			return err
 		}
 		decided = decideFailure(loadErr, job.Attempt, job.MaxAttempts, shuttingDown, lb.Status)
-		t, err = e.applyFailure(bg, tx, job, lb, decided, msg)
+		t, err = e.applyFailure(bg, tx, log, job, lb, decided, msg)
 		return err
 	})
 	if errors.Is(err, store.ErrStale) {
 		return nil // the day was queued again: its newer job records the outcome
 	}
 	if err != nil {
-		e.log.Error("recording a failed day", "task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "err", err)
+		log.Error("recording a failed day", "err", err)
 		return loadErr
 	}
-	e.logFailure(ctx, job, t, decided, msg)
+	e.logFailure(ctx, log, job, t, decided, msg)
 	switch decided {
 	case cancelDay:
 		return river.JobCancel(errBatchStopped) // River must not retry it
@@ -266,7 +276,7 @@ func (e *Engine) dayFailed(ctx context.Context, job *river.Job[dayArgs], b *stor
 }
 
 // applyFailure carries out decided for the day of job inside tx, under b's lock.
-func (e *Engine) applyFailure(ctx context.Context, tx pgx.Tx, job *river.Job[dayArgs], b *store.Batch, decided outcome, msg string) (tally, error) {
+func (e *Engine) applyFailure(ctx context.Context, tx pgx.Tx, log *slog.Logger, job *river.Job[dayArgs], b *store.Batch, decided outcome, msg string) (tally, error) {
 	a := job.Args
 	day, _ := market.ParseDate(a.Day)
 	switch decided {
@@ -298,10 +308,10 @@ func (e *Engine) applyFailure(ctx context.Context, tx pgx.Tx, job *river.Job[day
 	case err != nil:
 		return t, err
 	case decided == failBatch:
-		return t, e.failBatch(ctx, tx, b, msg) // raises the batch's alert itself
+		return t, e.failBatch(ctx, tx, log, b, msg) // raises the batch's alert itself
 	case decided == failDataset:
 		var final market.BatchStatus
-		final, err = e.failDataset(ctx, tx, b, a.Dataset, msg)
+		final, err = e.failDataset(ctx, tx, log, b, a.Dataset, msg)
 		ended = ended || final != ""
 	}
 	if err == nil && ended {
@@ -311,24 +321,24 @@ func (e *Engine) applyFailure(ctx context.Context, tx pgx.Tx, job *river.Job[day
 }
 
 // logFailure logs a failed attempt as it was decided.
-func (e *Engine) logFailure(ctx context.Context, job *river.Job[dayArgs], t tally, decided outcome, msg string) {
+func (e *Engine) logFailure(ctx context.Context, log *slog.Logger, job *river.Job[dayArgs], t tally, decided outcome, msg string) {
 	a := job.Args
 	switch decided {
 	case handBack:
 	case cancelDay:
-		e.logDay(ctx, a, t, market.DayCancelled, 0, 0, "")
+		e.logDay(ctx, log, a, t, market.DayCancelled, 0, 0, "")
 	case retryLater:
-		e.log.Warn(fmt.Sprintf("day %s failed (attempt %d of %d), will retry: %s", a.Day, job.Attempt, job.MaxAttempts, msg),
-			"task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "attempt", job.Attempt, "err", msg)
+		log.Warn(fmt.Sprintf("day %s failed (attempt %d of %d), will retry: %s", a.Day, job.Attempt, job.MaxAttempts, msg),
+			"attempt", job.Attempt, "err", msg)
 	default:
-		e.logDay(ctx, a, t, market.DayFailed, 0, 0, msg)
+		e.logDay(ctx, log, a, t, market.DayFailed, 0, 0, msg)
 	}
 }
 
 // persist runs fn in a transaction on a context that outlives ctx, trying again while
 // PostgreSQL is unreachable: for up to PersistFor, or ShutdownGrace once the process is
-// stopping.
-func (e *Engine) persist(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx) error) error {
+// stopping. It says so on log (the day's or the batch's).
+func (e *Engine) persist(ctx context.Context, log *slog.Logger, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	bg := context.WithoutCancel(ctx)
 	deadline := e.cfg.Now().Add(e.cfg.PersistFor)
 	backoff := 100 * time.Millisecond
@@ -346,7 +356,7 @@ func (e *Engine) persist(ctx context.Context, fn func(ctx context.Context, tx pg
 		if e.cfg.Now().Add(backoff).After(limit) {
 			return err
 		}
-		e.log.Warn("PostgreSQL is unreachable; will record the day's outcome when it is back", "err", err, "retry_in", backoff)
+		log.Warn("PostgreSQL is unreachable; will record the day's outcome when it is back", "err", err, "retry_in", backoff)
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 5*time.Second)
 	}
@@ -362,7 +372,7 @@ func earliest(a, b time.Time) time.Time {
 // failDataset fails the batch's days of dataset not started yet, with the source's
 // refusal: no attempt at them could help. The batch ends when nothing else is left: it
 // returns the batch's final state then (the caller raises its alert).
-func (e *Engine) failDataset(ctx context.Context, tx pgx.Tx, b *store.Batch, dataset, reason string) (market.BatchStatus, error) {
+func (e *Engine) failDataset(ctx context.Context, tx pgx.Tx, log *slog.Logger, b *store.Batch, dataset, reason string) (market.BatchStatus, error) {
 	n, err := store.FailPending(ctx, tx, b.ID, dataset, reason)
 	if err != nil {
 		return "", err
@@ -371,14 +381,15 @@ func (e *Engine) failDataset(ctx context.Context, tx pgx.Tx, b *store.Batch, dat
 	if err != nil {
 		return "", err
 	}
-	e.log.Error(fmt.Sprintf("the source refuses %s: %d more days of it fail", dataset, n), "task_id", b.TaskID, "dataset", dataset, "err", reason)
+	log.Error(fmt.Sprintf("the source refuses %s: %d more days of it fail", dataset, n), "err", reason)
 	return final, nil
 }
 
 // failBatch ends a batch the source refused: it fails, and its pending days are
 // cancelled; running days roll back when they try to commit. Its alert goes in the same
-// transaction.
-func (e *Engine) failBatch(ctx context.Context, tx pgx.Tx, b *store.Batch, reason string) error {
+// transaction. log carries the batch's task id (and the day's dataset and day when a
+// day's refusal ended it).
+func (e *Engine) failBatch(ctx context.Context, tx pgx.Tx, log *slog.Logger, b *store.Batch, reason string) error {
 	if err := store.CancelPending(ctx, tx, b.ID); err != nil {
 		return err
 	}
@@ -388,33 +399,32 @@ func (e *Engine) failBatch(ctx context.Context, tx pgx.Tx, b *store.Batch, reaso
 	if err := e.batchEnded(ctx, tx, b.ID); err != nil {
 		return err
 	}
-	e.log.Error("batch failed: "+reason, "task_id", b.TaskID)
+	log.Error("batch failed: " + reason)
 	return announceStop(ctx, tx, b.ID)
 }
 
-// logDay logs a finished day as "[n/total] (p%)", and the batch's outcome when the day
-// was its last.
-func (e *Engine) logDay(ctx context.Context, a dayArgs, t tally, status market.DayStatus, rows int64, took time.Duration, errMsg string) {
+// logDay logs a finished day as "[n/total] (p%)" on the day's log, and the batch's
+// outcome when the day was its last.
+func (e *Engine) logDay(ctx context.Context, log *slog.Logger, a dayArgs, t tally, status market.DayStatus, rows int64, took time.Duration, errMsg string) {
 	if t.total == 0 {
 		return
 	}
 	pct := math.Round(float64(t.done)*1000/float64(t.total)) / 10
-	attrs := []any{"task_id", a.TaskID, "dataset", a.Dataset, "day", a.Day, "status", status,
-		"current", t.done, "total", t.total, "progress_percent", pct}
+	attrs := []any{"status", status, "current", t.done, "total", t.total, "progress_percent", pct}
 	msg := fmt.Sprintf("[%d/%d] %s %s %s (%.1f%%)", t.done, t.total, a.Dataset, a.Day, status, pct)
 	switch status {
 	case market.DaySucceeded:
-		e.log.Info(msg, append(attrs, "rows", rows, "took_ms", took.Milliseconds())...)
+		log.Info(msg, append(attrs, "rows", rows, "took_ms", took.Milliseconds())...)
 	case market.DayFailed:
-		e.log.Error(msg+": "+errMsg, append(attrs, "err", errMsg)...)
+		log.Error(msg+": "+errMsg, append(attrs, "err", errMsg)...)
 	default:
-		e.log.Info(msg, attrs...)
+		log.Info(msg, attrs...)
 	}
 	if t.final == "" {
 		return
 	}
 	if snap, err := e.Snapshot(ctx, a.TaskID); err == nil {
-		e.log.Info("batch "+snap.Message, "task_id", a.TaskID, "status", snap.Status, "success", snap.Success,
+		log.Info("batch "+snap.Message, "status", snap.Status, "success", snap.Success,
 			"failed", snap.Failed, "skipped", snap.Skipped, "cancelled", snap.Cancelled,
 			"rows", snap.RowsLoaded, "duration_seconds", deref(snap.DurationSeconds))
 	}

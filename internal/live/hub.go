@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -18,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/metrics"
 )
 
 // Loader reads the state the hub pushes. The engine satisfies it.
@@ -102,6 +104,8 @@ type HubConfig struct {
 	ReconnectMax time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Metrics counts the WebSocket clients and times the pushes (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Topic names what a subscriber watches: one batch, the dashboard, one dataset's year of
@@ -322,6 +326,7 @@ func (h *Hub) Subscribe(tp Topic, lang string) (*Subscription, error) {
 	t.mu.Lock()
 	t.subs[sub] = struct{}{}
 	t.mu.Unlock()
+	h.cfg.Metrics.ClientJoined()
 	t.poke(t.joined)
 	return sub, nil
 }
@@ -335,6 +340,7 @@ func (h *Hub) unsubscribe(sub *Subscription) {
 	delete(t.subs, sub)
 	empty := len(t.subs) == 0
 	t.mu.Unlock()
+	h.cfg.Metrics.ClientLeft()
 	if empty && h.topics[t.key] == t {
 		delete(h.topics, t.key)
 		t.cancel()
@@ -376,6 +382,9 @@ type Subscription struct {
 
 	// fresh is set until the subscriber got its first full render; guarded by topic.mu.
 	fresh bool
+	// heard is when the oldest change that the unsent message carries was heard (Unix
+	// nanoseconds; 0 when none is unsent), for the push latency.
+	heard atomic.Int64
 
 	once        sync.Once
 	done        chan struct{}
@@ -411,9 +420,11 @@ func (s *Subscription) end(code int, reason string) {
 	})
 }
 
-// deliver puts msg in the mailbox. If the slot still holds an unsent message, the
-// subscriber has missed a step, so the unsent one is replaced by full() instead.
-func (s *Subscription) deliver(msg []byte, full func() []byte) {
+// deliver puts msg, which carries the changes heard since heard, in the mailbox. If the
+// slot still holds an unsent message, the subscriber has missed a step, so the unsent one
+// is replaced by full() instead.
+func (s *Subscription) deliver(msg []byte, full func() []byte, heard time.Time) {
+	s.heard.CompareAndSwap(0, heard.UnixNano()) // an unsent older change keeps its time
 	select {
 	case s.c <- msg:
 		return

@@ -28,11 +28,15 @@ func (h *Hub) Serve(sub *Subscription, conn Conn) error {
 	for {
 		select {
 		case msg := <-sub.C():
+			heard := sub.heard.Swap(0)
 			if err := conn.SetWriteDeadline(h.cfg.Now().Add(h.cfg.WriteTimeout)); err != nil {
 				return fmt.Errorf("setting write deadline: %w", err)
 			}
 			if err := conn.WriteMessage(websocket.TextMessage, msg); err != nil {
 				return fmt.Errorf("writing to subscriber: %w", err)
+			}
+			if heard != 0 {
+				h.cfg.Metrics.Pushed(h.cfg.Now().Sub(time.Unix(0, heard)))
 			}
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, h.cfg.Now().Add(h.cfg.WriteTimeout)); err != nil {

@@ -77,6 +77,7 @@ func (t *topic) run() {
 		timer *time.Timer
 		tick  <-chan time.Time
 		dirty bool
+		heard time.Time // when the oldest change not pushed yet was heard
 		// Each push takes a token of Burst that refills one per Interval.
 		limit = rate.NewLimiter(rate.Every(cfg.Interval), cfg.Burst)
 	)
@@ -89,17 +90,20 @@ func (t *topic) run() {
 		timer = time.NewTimer(d)
 		tick = timer.C
 	}
-	// wait is how long until the budget holds a push.
-	wait := func() time.Duration {
-		r := limit.ReserveN(cfg.Now(), 1)
-		d := r.DelayFrom(cfg.Now())
-		r.CancelAt(cfg.Now())
-		return d
+	wait := func() time.Duration { return budgetWait(limit, cfg.Now) }
+	// changed notes a change heard now, unless an older one waits already.
+	changed := func() {
+		dirty = true
+		if heard.IsZero() {
+			heard = cfg.Now()
+		}
 	}
 	push := func() {
 		dirty = false
 		limit.AllowN(cfg.Now(), 1)
-		if !t.update() {
+		if t.update(heard) {
+			heard = time.Time{}
+		} else {
 			dirty = true
 			if tick == nil {
 				schedule(max(cfg.Interval, retryDelay))
@@ -112,11 +116,11 @@ func (t *topic) run() {
 			return
 		case <-t.joined:
 			if t.view.loaded() {
-				t.welcome()
+				t.welcome(cfg.Now())
 				continue
 			}
 			// Nothing loaded yet: a new topic's budget is full, so this goes at once.
-			dirty = true
+			changed()
 			if tick != nil {
 				continue // a push (or a retry of a failed load) is already scheduled
 			}
@@ -126,7 +130,7 @@ func (t *topic) run() {
 			}
 			push()
 		case <-t.wake:
-			dirty = true
+			changed()
 			if tick != nil {
 				continue // a push is already scheduled
 			}
@@ -147,6 +151,14 @@ func (t *topic) run() {
 			push()
 		}
 	}
+}
+
+// budgetWait is how long until limit's budget holds a push.
+func budgetWait(limit *rate.Limiter, now func() time.Time) time.Duration {
+	r := limit.ReserveN(now(), 1)
+	d := r.DelayFrom(now())
+	r.CancelAt(now())
+	return d
 }
 
 // members returns the subscribers, and clears the fresh flag of those that will get
@@ -187,8 +199,9 @@ func (r *renders) get(lang string, full bool) []byte {
 	return b
 }
 
-// update loads the newest state and pushes it; it reports false when loading failed.
-func (t *topic) update() bool {
+// update loads the newest state and pushes it, as changes heard since heard; it reports
+// false when loading failed.
+func (t *topic) update(heard time.Time) bool {
 	if err := t.view.refresh(t.ctx); err != nil {
 		if t.ctx.Err() == nil {
 			t.hub.logger.Error("live: loading", "topic", t.key, "err", err)
@@ -201,19 +214,19 @@ func (t *topic) update() bool {
 		full := func() []byte { return r.get(s.lang, true) }
 		if fresh[i] {
 			if b := full(); b != nil {
-				s.deliver(b, full)
+				s.deliver(b, full, heard)
 			}
 			continue
 		}
 		if b := r.get(s.lang, false); b != nil {
-			s.deliver(b, full)
+			s.deliver(b, full, heard)
 		}
 	}
 	return true
 }
 
-// welcome sends the full state to subscribers that just joined.
-func (t *topic) welcome() {
+// welcome sends the full state to subscribers that just joined at joined.
+func (t *topic) welcome(joined time.Time) {
 	subs, fresh := t.members()
 	r := &renders{t: t, msgs: make(map[rkey][]byte)}
 	for i, s := range subs {
@@ -222,7 +235,7 @@ func (t *topic) welcome() {
 		}
 		full := func() []byte { return r.get(s.lang, true) }
 		if b := full(); b != nil {
-			s.deliver(b, full)
+			s.deliver(b, full, joined)
 		}
 	}
 }

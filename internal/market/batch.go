@@ -110,6 +110,11 @@ const (
 	DayCancelled DayStatus = "cancelled"
 )
 
+// DayStatuses lists every day state, for queries and metrics.
+func DayStatuses() []DayStatus {
+	return []DayStatus{DayPending, DayRunning, DaySucceeded, DayFailed, DaySkipped, DayCancelled}
+}
+
 // Finished reports whether s is a final state.
 func (s DayStatus) Finished() bool {
 	return s == DaySucceeded || s == DayFailed || s == DaySkipped || s == DayCancelled

@@ -69,24 +69,31 @@ func (l *RateLimiter) Reserve(ctx context.Context, key string, perMinute int) (R
 // calls per Period, shared with every other process using the database. When ctx ends
 // first it gives the slot back if nobody reserved after it, and returns ctx.Err().
 func (l *RateLimiter) Wait(ctx context.Context, key string, perMinute int) error {
+	_, err := l.Await(ctx, key, perMinute)
+	return err
+}
+
+// Await is Wait that also says how long the caller waited for its slot (zero when the
+// slot was free at once), for the rate-limit metrics.
+func (l *RateLimiter) Await(ctx context.Context, key string, perMinute int) (time.Duration, error) {
 	r, err := l.Reserve(ctx, key, perMinute)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
-		return err
+		return 0, err
 	}
 	if r.Delay <= 0 {
-		return nil
+		return 0, nil
 	}
 	timer := time.NewTimer(r.Delay)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return nil
+		return r.Delay, nil
 	case <-ctx.Done():
 		l.cancel(ctx, r)
-		return ctx.Err()
+		return 0, ctx.Err()
 	}
 }
 

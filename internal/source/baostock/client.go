@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/metrics"
 )
 
 // Defaults of Config.
@@ -55,6 +56,8 @@ type Config struct {
 	MaxFrame int
 	// Now is the clock (time.Now), for the logout's timestamp.
 	Now func() time.Time
+	// Metrics counts and times the requests and their errors, by method (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // ConfigFromEnv reads BAOSTOCK_ADDR, BAOSTOCK_VERSION, BAOSTOCK_USER, BAOSTOCK_PASSWORD
@@ -246,8 +249,15 @@ func (c *Client) exchange(ctx context.Context, typ string, fields []string) (Mes
 }
 
 // roundTrip sends one request and checks that the reply answers it, connecting (not
-// logging in) first when needed.
+// logging in) first when needed. The metrics count it by method, connecting included.
 func (c *Client) roundTrip(ctx context.Context, typ string, fields []string) ([]string, error) {
+	began := time.Now()
+	out, err := c.roundTripOnce(ctx, typ, fields)
+	c.cfg.Metrics.UpstreamCall("baostock", fields[0], time.Since(began), err)
+	return out, err
+}
+
+func (c *Client) roundTripOnce(ctx context.Context, typ string, fields []string) ([]string, error) {
 	if err := c.connect(ctx); err != nil {
 		return nil, err
 	}

@@ -240,15 +240,18 @@ func (s *Source) call(ctx context.Context, api string, params map[string]any, fi
 	var firstRefused time.Time
 	for waits := 0; ; waits++ {
 		if s.lim != nil {
-			if err := s.lim.Wait(ctx, "tushare/"+api, s.limit(api)); err != nil {
+			waited, err := s.lim.Await(ctx, "tushare/"+api, s.limit(api))
+			if err != nil {
 				if ctx.Err() != nil {
 					return nil, fmt.Errorf("tushare %s: %w", api, ctx.Err())
 				}
 				return nil, fmt.Errorf("tushare %s: waiting for the rate limiter: %w", api, err)
 			}
+			s.cfg.Metrics.RateLimitWait(s.Name(), api, waited)
 		}
 		began := s.cfg.Now()
 		p, err := s.post(ctx, api, params, fields)
+		s.record(api, s.cfg.Now().Sub(began), err)
 		if !errors.Is(err, errMinuteLimit) {
 			if err == nil {
 				s.cfg.Logger.Debug("tushare call", "api", api, "offset", params["offset"], "rows", len(p.items),
@@ -272,7 +275,17 @@ func (s *Source) call(ctx context.Context, api string, params map[string]any, fi
 		if err := s.cfg.Sleep(ctx, until.Sub(now)); err != nil {
 			return nil, fmt.Errorf("tushare %s: waiting for the per-minute window: %w", api, err)
 		}
+		s.cfg.Metrics.RateLimitWait(s.Name(), api, until.Sub(now))
 	}
+}
+
+// record counts one call of api in the metrics: a per-minute refusal is a wait, not an
+// error.
+func (s *Source) record(api string, took time.Duration, err error) {
+	if errors.Is(err, errMinuteLimit) {
+		err = nil
+	}
+	s.cfg.Metrics.UpstreamCall(s.Name(), api, took, err)
 }
 
 // limit is the rate asked of the limiter for api: 95% of the account's limit, so that

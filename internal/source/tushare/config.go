@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/marketsync/marketsync/internal/metrics"
 )
 
 // Secret is a credential. It prints as [redacted] in every fmt verb, in slog and in
@@ -89,6 +91,9 @@ type Config struct {
 	// honours ctx); tests drive them.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Metrics counts and times the calls, their errors and the rate-limit waits, by api
+	// (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // ConfigFromEnv reads TUSHARE_TOKEN (required), TUSHARE_URL, TUSHARE_TIMEOUT (a Go

@@ -26,11 +26,11 @@ import (
 )
 
 // Limiter spaces calls so that all processes together keep to an upstream's limit;
-// store.RateLimiter implements it in PostgreSQL. Wait blocks until one call of key may
-// be made under perMinute calls a minute (no limit when perMinute ≤ 0), or returns
-// ctx.Err().
+// store.RateLimiter implements it in PostgreSQL. Await blocks until one call of key may
+// be made under perMinute calls a minute (no limit when perMinute ≤ 0), and says how
+// long it waited, or returns ctx.Err().
 type Limiter interface {
-	Wait(ctx context.Context, key string, perMinute int) error
+	Await(ctx context.Context, key string, perMinute int) (time.Duration, error)
 }
 
 // Source reads Tushare Pro. It is safe for concurrent use; build it with New.
