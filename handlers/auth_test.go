@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -225,13 +226,17 @@ func TestLoginLogoutAndTheAuditTrail(t *testing.T) {
 	hx := append(h, "X-CSRF-Token", csrf)
 
 	id := e.start(t, `{"start_date":"2025-03-03","end_date":"2025-03-14"}`, hx...)
-	r = e.do(t, "POST", "/batches/"+id+"/cancel", nil, append(hx, "HX-Request", "true")...)
-	require.Equal(t, 200, r.status, r.body)
+	for _, action := range []string{"pause", "resume", "cancel"} {
+		r = e.do(t, "POST", "/batches/"+id+"/"+action, nil, append(hx, "HX-Request", "true")...)
+		require.Equal(t, 200, r.status, "%s: %s", action, r.body)
+	}
 	final := e.wait(t, id, hx...)
 	require.Equal(t, "alice", *final.CancelledBy)
 	require.Equal(t, "alice", final.CreatedUser)
 	r = e.do(t, "GET", "/batches/"+id, nil, h...)
 	require.Contains(t, r.body, "alice")
+	r = e.do(t, "POST", "/api/v1/sync-status/sync/batch/"+id+"/retry", nil, hx...)
+	require.Equal(t, 200, r.status, "finish the remaining days: %s", r.body)
 
 	r = e.do(t, "POST", "/account/tokens", url.Values{"name": {"cron"}, "role": {"viewer"}, "_csrf": {csrf}}, h...)
 	require.Equal(t, 200, r.status, r.body)
@@ -263,12 +268,12 @@ func TestLoginLogoutAndTheAuditTrail(t *testing.T) {
 	for i := len(entries) - 1; i >= 0; i-- {
 		en := entries[i]
 		seen = append(seen, en.Actor+" "+en.Action)
-		if en.Action == "cancel" || en.Action == market.AuditStart {
+		if slices.Contains([]string{market.AuditStart, "pause", "resume", "cancel", "retry"}, en.Action) {
 			require.Equal(t, id, en.TaskID)
 		}
 	}
-	require.Equal(t, []string{"test user_add", "alice login_failed", "alice login", "alice start", "alice cancel",
-		"alice token_add", "alice token_revoke", "alice user_add", "alice logout"}, seen)
+	require.Equal(t, []string{"test user_add", "alice login_failed", "alice login", "alice start", "alice pause",
+		"alice resume", "alice cancel", "alice retry", "alice token_add", "alice token_revoke", "alice user_add", "alice logout"}, seen)
 }
 
 // TestAnonymousViewers: MARKETSYNC_ANONYMOUS=viewer lets everyone watch and nobody act

@@ -58,15 +58,7 @@ func (s *server) routes(app *fiber.App) {
 	app.Post("/coverage/sync", operator, s.coverageSync)
 
 	// Administration.
-	adm := app.Group("/admin", admin)
-	adm.Get("/users", s.usersPage)
-	adm.Post("/users", s.addUser)
-	adm.Post("/users/:id", s.updateUser)
-	adm.Post("/users/:id/password", s.setUserPassword)
-	adm.Post("/users/:id/sessions/end", s.endUserSessions)
-	adm.Post("/users/:id/remove", s.removeUser)
-	adm.Post("/tokens/:id/revoke", s.revokeAnyToken)
-	adm.Get("/audit", s.auditPage)
+	s.adminRoutes(app.Group("/admin", admin))
 	settings := app.Group("/settings", admin)
 	s.settingsRoutes(settings)
 	s.alertRoutes(settings)
@@ -94,4 +86,16 @@ func (s *server) routes(app *fiber.App) {
 	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint") })
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
+
+// adminRoutes are the admin's pages: users, every token, the audit trail.
+func (s *server) adminRoutes(adm fiber.Router) {
+	adm.Get("/users", s.usersPage)
+	adm.Post("/users", s.addUser)
+	adm.Post("/users/:id", s.updateUser)
+	adm.Post("/users/:id/password", s.setUserPassword)
+	adm.Post("/users/:id/sessions/end", s.endUserSessions)
+	adm.Post("/users/:id/remove", s.removeUser)
+	adm.Post("/tokens/:id/revoke", s.revokeAnyToken)
+	adm.Get("/audit", s.auditPage)
 }

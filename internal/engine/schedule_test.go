@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/marketsync/marketsync/internal/engine"
@@ -276,4 +277,43 @@ func TestScheduleSeedsOnlyAnEmptyTable(t *testing.T) {
 	bad, _, err := market.ParseScheduleSeeds("daily/tushare@17:30")
 	require.NoError(t, err)
 	require.True(t, market.IsInputError(engine.NewScheduler(e.engine, &engine.ScheduleConfig{Seeds: bad}).CheckSeeds()))
+}
+
+// TestScheduleAlertsTheWebhooks: without an observer of its own, a scheduler tells the
+// webhooks that asked when a run did not start and when a scheduled batch ended badly.
+func TestScheduleAlertsTheWebhooks(t *testing.T) {
+	t.Parallel()
+	clock := newClock(china(2025, 10, 16, 18, 0))
+	e := setup(t, nil, engine.Config{Parallelism: -1, Now: clock.Now}) // no workers: jobs stay queued
+	s := engine.NewScheduler(e.engine, nil)
+	ctx := context.Background()
+	_, err := e.pool.Exec(ctx, "INSERT INTO coverage (dataset, day, rows) VALUES ('daily', '2025-10-16', 1)")
+	require.NoError(t, err)
+	_, err = s.SaveSchedule(ctx, daily1730, market.Actor{By: market.OriginWeb})
+	require.NoError(t, err)
+	require.NoError(t, e.engine.SaveWebhook(ctx, &market.Webhook{Name: "ops", Format: market.FormatGeneric,
+		URL: "http://127.0.0.1:1/hook", Enabled: true,
+		Events: []market.AlertEvent{market.AlertScheduleMissed, market.AlertScheduleFailed}}, market.Actor{By: "test"}))
+	alerts := func() []string {
+		rows, err := e.pool.Query(ctx, `SELECT args->'event'->>'event' FROM river_job WHERE kind = 'marketsync.alert' ORDER BY id`)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return out
+	}
+
+	clock.Set(china(2025, 10, 17, 17, 31))
+	runs := check(t, s)
+	require.Len(t, runs, 1)
+	require.Equal(t, market.ScheduleStarted, runs[0].Outcome)
+	require.Empty(t, alerts(), "a run that started is no alert")
+
+	clock.Set(china(2025, 10, 20, 17, 31))
+	require.Equal(t, market.ScheduleSkipped, check(t, s)[0].Outcome)
+	require.Equal(t, []string{"schedule_missed"}, alerts())
+
+	require.NoError(t, e.engine.Cancel(ctx, runs[0].TaskID, market.Actor{By: "test"}))
+	clock.Set(china(2025, 10, 21, 17, 31))
+	check(t, s)
+	require.Equal(t, []string{"schedule_missed", "schedule_failed"}, alerts(), "the cancelled batch ended badly")
 }
