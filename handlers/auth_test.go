@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fasthttp/websocket"
 	"github.com/stretchr/testify/require"
@@ -307,4 +308,43 @@ func TestLoginIsRateLimited(t *testing.T) {
 	require.Equal(t, 429, r.status)
 	require.NotEmpty(t, r.header.Get("Retry-After"))
 	require.Empty(t, r.header.Get("Set-Cookie"))
+}
+
+// TestLogoutEndsOpenSockets: a live page's WebSocket ends when its session does (a
+// logout in another tab), and one opened with a token when the token is revoked.
+func TestLogoutEndsOpenSockets(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{auth: &auth.Config{Recheck: 50 * time.Millisecond}})
+	ctx := context.Background()
+	_, err := e.auth.AddUser(ctx, cli, "dave", market.RoleViewer, "dave's password")
+	require.NoError(t, err)
+	id, p, err := e.auth.Login(ctx, "dave", "dave's password", "192.0.2.9", "test")
+	require.NoError(t, err)
+	tok, err := e.auth.AddToken(ctx, cli, "dave", "wall", "")
+	require.NoError(t, err)
+	addr := e.listen(t)
+	dial := func(k, v string) *websocket.Conn {
+		conn, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/ws/dashboard", http.Header{k: {v}})
+		require.NoError(t, err)
+		resp.Body.Close()
+		t.Cleanup(func() { conn.Close() })
+		return conn
+	}
+	closed := func(conn *websocket.Conn) int {
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				var ce *websocket.CloseError
+				require.ErrorAs(t, err, &ce)
+				return ce.Code
+			}
+		}
+	}
+	bySession := dial("Cookie", "marketsync_session="+id)
+	byToken := dial("Authorization", "Bearer "+tok.Secret)
+
+	require.NoError(t, e.auth.Logout(ctx, p, "192.0.2.9"))
+	require.Equal(t, websocket.ClosePolicyViolation, closed(bySession))
+	require.NoError(t, e.auth.RevokeToken(ctx, cli, tok.ID, 0))
+	require.Equal(t, websocket.ClosePolicyViolation, closed(byToken))
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 	fws "github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/live"
 	"github.com/marketsync/marketsync/internal/market"
 )
@@ -95,6 +97,9 @@ func (s *server) wsServe(conn *fws.Conn) {
 			websocket.FormatCloseMessage(websocket.CloseServiceRestart, live.ShutdownMessage), time.Now().Add(time.Second))
 		return
 	}
+	if p, _ := conn.Locals(principalKey).(*auth.Principal); p != nil && p.Via != auth.ViaAnonymous {
+		defer s.watchCredentials(ws, p)()
+	}
 	idle := 2*s.hub.PingInterval() + 10*time.Second
 	ws.SetReadLimit(4096)
 	_ = ws.SetReadDeadline(time.Now().Add(idle))
@@ -117,6 +122,34 @@ func (s *server) wsServe(conn *fws.Conn) {
 	}
 	_ = ws.Close()
 	<-readerDone
+}
+
+// watchCredentials closes ws (1008, "signed out") once the session or token it was
+// opened with no longer stands: a logout anywhere, a revoked token, a disabled user. It
+// returns the function that stops watching.
+func (s *server) watchCredentials(ws *websocket.Conn, p *auth.Principal) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(s.auth.Recheck())
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ok, err := s.auth.Stands(ctx, p)
+			cancel()
+			if err == nil && !ok {
+				_ = ws.WriteControl(websocket.CloseMessage,
+					websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "signed out"), time.Now().Add(time.Second))
+				_ = ws.Close()
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // socketCloseWait bounds how long shutting down waits for the sockets to close: the hub

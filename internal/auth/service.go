@@ -27,7 +27,10 @@ type Config struct {
 	MaxFailures        int
 	MaxFailuresPerAddr int
 	FailureWindow      time.Duration // default 15 minutes
-	Logger             *slog.Logger
+	// Recheck is how often an open WebSocket checks that its session or token still
+	// stands (default 30 s): a logout, a revoked token or a changed role ends it.
+	Recheck time.Duration
+	Logger  *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -42,6 +45,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.FailureWindow <= 0 {
 		c.FailureWindow = 15 * time.Minute
+	}
+	if c.Recheck <= 0 {
+		c.Recheck = 30 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -185,6 +191,43 @@ func (s *Service) Token(ctx context.Context, secret string) (*Principal, error) 
 		return nil, err
 	}
 	return &Principal{UserID: t.UserID, Name: t.UserName, Role: t.Role.Lower(t.UserRole), Via: ViaToken, TokenID: t.ID}, nil
+}
+
+// Recheck is how often long-lived connections (WebSockets) check Stands.
+func (s *Service) Recheck() time.Duration { return s.cfg.Recheck }
+
+// Stands reports whether what p was let in with still lets it in with its role: the
+// session is open (not logged out, idle or ended by a change of the user), the token
+// not revoked. Anonymous principals always stand.
+func (s *Service) Stands(ctx context.Context, p *Principal) (bool, error) {
+	var now *Principal
+	var err error
+	switch p.Via {
+	case ViaSession:
+		ses, serr := store.SessionByHash(ctx, s.db, p.SessionHash, s.cfg.Idle)
+		if errors.Is(serr, market.ErrNotFound) {
+			return false, nil
+		}
+		if serr != nil {
+			return true, serr // the database away: no reason to drop anyone
+		}
+		now = &Principal{Role: ses.User.Role}
+	case ViaToken:
+		t, terr := store.TokenByID(ctx, s.db, p.TokenID)
+		if errors.Is(terr, market.ErrNotFound) {
+			return false, nil
+		}
+		if terr != nil {
+			return true, terr
+		}
+		now, err = &Principal{Role: t.Role.Lower(t.UserRole)}, nil
+		if t.UserDisabled || t.RevokedAt != nil {
+			return false, nil
+		}
+	default:
+		return true, nil
+	}
+	return now.Role.AtLeast(p.Role), err
 }
 
 // Logout ends one session.

@@ -242,6 +242,16 @@ func TokenByHash(ctx context.Context, db DB, hash []byte) (*Token, error) {
 	return &t, err
 }
 
+// TokenByID finds a token, revoked or not.
+func TokenByID(ctx context.Context, db DB, id int64) (*Token, error) {
+	t, err := scanToken(db.QueryRow(ctx, `SELECT `+tokenColumns+`
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no such token", market.ErrNotFound)
+	}
+	return &t, err
+}
+
 // Tokens lists the tokens of one user (userID > 0) or of everyone, newest first.
 func Tokens(ctx context.Context, db DB, userID int64) ([]Token, error) {
 	rows, err := db.Query(ctx, `SELECT `+tokenColumns+`
