@@ -21,6 +21,8 @@ var entries = map[string]text{
 	"nav.breadcrumb":    {"Breadcrumb", "位置"},
 	"nav.synthetic":     {"Synthetic data", "模拟数据"},
 	"nav.synthetic_tip": {"The %s source in use here makes its market up: its prices are not real.", "此处使用的 %s 数据源是虚构的市场，价格并非真实行情。"},
+	"nav.admin":         {"Admin", "管理"},
+	"nav.schedules":     {"Schedules", "定时同步"},
 	"nav.users":         {"Users", "用户"},
 	"nav.audit":         {"Audit", "审计"},
 	"nav.account":       {"Your account", "我的账户"},
@@ -198,7 +200,7 @@ var entries = map[string]text{
 	"dashboard.more_active":   {"%d more", "另有 %d 个"},
 
 	// Daily schedules: the settings page and the dashboard's panel.
-	"settings.title":                 {"Settings", "设置"},
+	"settings.title":                 {"Schedules", "定时同步"},
 	"settings.subtitle":              {"How marketsync keeps the warehouse up to date by itself.", "marketsync 自动保持数据仓库更新的方式。"},
 	"settings.schedules":             {"Daily schedules", "每日定时同步"},
 	"settings.schedules_help":        {"On each trading day at its time (China time), a schedule starts one batch of every trading day missing since the last one loaded, so a server that was down catches up by itself. It starts none while its previous batch still runs, and one server fires it however many share the database.", "每个交易日到设定时间（北京时间），定时任务会发起一个批次，同步自最后一个已加载交易日以来缺失的所有交易日，服务器停机后会自动补齐。上一个批次仍在运行时不会再发起；无论多少台服务器共用数据库，都只由其中一台触发。"},
