@@ -18,11 +18,17 @@ import (
 // auditPageSize is the audit trail's page length.
 const auditPageSize = 50
 
-// signedIn lets through requests of a signed-in user (a session or a token): the
-// account pages are about an account, which an anonymous viewer has not.
+// signedIn lets through the browser of a signed-in user: the account pages manage an
+// account (its password, tokens and sessions), which an anonymous viewer has not, and
+// which an API token may not manage (a viewer's token must not make itself an admin's).
 func (s *server) signedIn(c *fiber.Ctx) error {
-	if p := principal(c); p != nil && p.UserID != 0 {
+	p := principal(c)
+	switch {
+	case p != nil && p.Via == auth.ViaSession:
 		return c.Next()
+	case p != nil && p.Via == auth.ViaToken:
+		return &authError{status: fiber.StatusForbidden, key: "err.forbidden",
+			msg: "API tokens cannot manage accounts: sign in to /account in a browser"}
 	}
 	return s.unauthenticated(c)
 }
@@ -70,6 +76,9 @@ func (s *server) changePassword(c *fiber.Ctx) error {
 func (s *server) addToken(c *fiber.Ctx) error {
 	p := principal(c)
 	role, err := market.ParseRole(c.FormValue("role", string(p.Role)))
+	if err == nil && !p.Role.AtLeast(role) {
+		err = fmt.Errorf("%w: you are %s and cannot make a token with role %s", market.ErrInvalidInput, p.Role, role)
+	}
 	if err == nil {
 		var t *auth.NewToken
 		if t, err = s.auth.AddToken(c.UserContext(), s.by(c), p.Name, c.FormValue("name"), role); err == nil {
@@ -258,10 +267,4 @@ func pathID(c *fiber.Ctx) (int64, error) {
 
 // inputText is what a form says about an input error: the message without the
 // sentinel's prefix.
-func inputText(err error) string {
-	msg := err.Error()
-	for _, prefix := range []string{market.ErrInvalidInput.Error() + ": ", market.ErrConflict.Error() + ": "} {
-		msg = strings.TrimPrefix(msg, prefix)
-	}
-	return msg
-}
+func inputText(err error) string { return market.Reason(err) }

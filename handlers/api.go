@@ -414,7 +414,14 @@ func taskID(c *fiber.Ctx) (string, error) {
 // batchErr names the batch in a not-found error.
 func batchErr(id string, err error) error {
 	if errors.Is(err, market.ErrNotFound) {
-		return fmt.Errorf("batch %s: %w", id, err)
+		return &noBatchError{fmt.Errorf("batch %s: %w", id, err)}
 	}
 	return err
 }
+
+// noBatchError is a task id that names no batch: pages say "no such batch" (other
+// things not found, a user or a webhook, say what they are themselves).
+type noBatchError struct{ err error }
+
+func (e *noBatchError) Error() string { return e.err.Error() }
+func (e *noBatchError) Unwrap() error { return e.err }

@@ -34,9 +34,36 @@ func (s *server) identify(c *fiber.Ctx) error {
 		return err
 	}
 	if p != nil {
+		if anon := s.auth.Anonymous(); !p.Role.AtLeast(anon) {
+			p.Role = anon // signing in never takes away what anyone may do
+		}
+		if p.Via == auth.ViaSession {
+			s.keepSession(c)
+		}
 		c.Locals(principalKey, p)
 	}
 	return c.Next()
+}
+
+// keepSession sends the session cookie again with a fresh lifetime, so a browser in use
+// keeps it as long as the server does (the idle timeout runs from the last request).
+func (s *server) keepSession(c *fiber.Ctx) {
+	if isWebSocket(c) {
+		return
+	}
+	s.setSession(c, c.Cookies(sessionCookie))
+}
+
+func (s *server) setSession(c *fiber.Ctx, id string) {
+	c.Cookie(&fiber.Cookie{
+		Name:     sessionCookie,
+		Value:    id,
+		Path:     "/",
+		HTTPOnly: true,
+		Secure:   c.Protocol() == "https",
+		SameSite: fiber.CookieSameSiteLaxMode,
+		MaxAge:   int(s.auth.Idle() / time.Second),
+	})
 }
 
 // principalOf finds who a request is: a bearer token (scripts), else the session cookie
@@ -134,7 +161,9 @@ func (s *server) csrf(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	p := principal(c)
-	if p == nil || p.Via != auth.ViaSession {
+	if p == nil || p.Via != auth.ViaSession || c.Path() == "/login" {
+		// Nothing to ride on; a login (switching accounts in a signed-in browser) opens
+		// a new session, behind the same-origin check like every POST.
 		return c.Next()
 	}
 	got := c.Get(views.CSRFHeader)
@@ -194,15 +223,7 @@ func (s *server) login(c *fiber.Ctx) error {
 	if old := principal(c); old != nil && old.Via == auth.ViaSession {
 		_ = s.auth.Logout(c.UserContext(), old, c.IP())
 	}
-	c.Cookie(&fiber.Cookie{
-		Name:     sessionCookie,
-		Value:    id,
-		Path:     "/",
-		HTTPOnly: true,
-		Secure:   c.Protocol() == "https",
-		SameSite: fiber.CookieSameSiteLaxMode,
-		MaxAge:   int(s.auth.Idle() / time.Second),
-	})
+	s.setSession(c, id)
 	return c.Redirect(form.Next, fiber.StatusSeeOther)
 }
 

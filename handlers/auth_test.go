@@ -348,3 +348,41 @@ func TestLogoutEndsOpenSockets(t *testing.T) {
 	require.NoError(t, e.auth.RevokeToken(ctx, cli, tok.ID, 0))
 	require.Equal(t, websocket.ClosePolicyViolation, closed(byToken))
 }
+
+// TestAccountEdges: what a review found. A token cannot manage its account (a viewer's
+// token must not mint an admin's); a signed-in browser can sign in again as someone
+// else; an admin saving their own unchanged row stays signed in; a signed-in viewer may
+// do what anonymous visitors may; a user that is not there is not "no such batch".
+func TestAccountEdges(t *testing.T) {
+	t.Parallel()
+	e := setup(t, options{auth: &auth.Config{Anonymous: market.RoleOperator}})
+	ctx := context.Background()
+	callers := accounts(t, e)
+	viewer, admin, adminToken := callers[1], callers[5], callers[6]
+	require.Equal(t, "admin session", admin.name)
+
+	r := e.do(t, "POST", "/account/tokens", url.Values{"name": {"escalate"}, "role": {"admin"}}, adminToken.with()...)
+	require.Equal(t, 403, r.status, r.body)
+	r = e.do(t, "POST", "/account/sessions/end", nil, adminToken.with()...)
+	require.Equal(t, 403, r.status, r.body)
+	r = e.do(t, "POST", "/account/tokens", url.Values{"name": {"x"}, "role": {"admin"}}, viewer.with()...)
+	require.Equal(t, 422, r.status, "a viewer's session cannot make an admin's token: %s", r.body)
+
+	r = e.do(t, "POST", "/login", url.Values{"name": {"u-operator"}, "password": {"u-operator password"}}, viewer.header...)
+	require.Equal(t, 303, r.status, "signing in as someone else needs no CSRF token: %s", r.body)
+
+	u, err := store.UserByName(ctx, e.pool, "u-admin")
+	require.NoError(t, err)
+	r = e.do(t, "POST", fmt.Sprintf("/admin/users/%d", u.ID), url.Values{"role": {"admin"}}, admin.with()...)
+	require.Equal(t, 200, r.status, r.body)
+	r = e.do(t, "GET", "/admin/users", nil, admin.header...)
+	require.Equal(t, 200, r.status, "still signed in after saving an unchanged row")
+
+	r = e.do(t, "POST", "/api/v1/sync-status/sync/batch", `{"start_date":"2025-04-01","end_date":"2025-04-01"}`, viewer.with()...)
+	require.Equal(t, 200, r.status, "signing in never takes away what anonymous visitors may: %s", r.body)
+
+	r = e.do(t, "POST", "/admin/users/99999", url.Values{"role": {"viewer"}}, admin.with()...)
+	require.Equal(t, 404, r.status)
+	require.NotContains(t, r.body, "no such batch")
+	require.Contains(t, r.body, "no such user")
+}

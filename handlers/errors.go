@@ -82,7 +82,11 @@ func catalogKey(err error) string {
 	case errors.Is(err, market.ErrUnknownDataset):
 		return "err.dataset_unknown"
 	case errors.Is(err, market.ErrNotFound):
-		return "err.not_found"
+		var nb *noBatchError
+		if errors.As(err, &nb) {
+			return "err.not_found"
+		}
+		return inputText(err)
 	case errors.Is(err, market.ErrConflict):
 		return "err.conflict"
 	case market.IsInputError(err):
@@ -119,7 +123,7 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	if status == fiber.StatusNotFound {
 		what := ""
 		if errors.Is(err, market.ErrNotFound) {
-			what = "err.not_found"
+			what = catalogKey(err)
 		}
 		return s.render(c, status, views.NotFoundPage(loc, what))
 	}
@@ -173,6 +177,10 @@ func pageKey(status int, err error) string {
 	var ae *authError
 	if errors.As(err, &ae) && ae.key != "" {
 		return ae.key
+	}
+	var re *requestError
+	if errors.As(err, &re) {
+		return re.msg
 	}
 	var fe *fiber.Error
 	if errors.As(err, &fe) {

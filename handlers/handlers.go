@@ -76,6 +76,10 @@ type Config struct {
 	// CORSOrigins are the other sites whose pages may call the JSON API (the old
 	// system's front end); see ParseOrigins. They also pass the same-origin check.
 	CORSOrigins []string
+	// TrustedProxies are the reverse proxies (IPs or CIDRs) whose X-Real-IP and
+	// X-Forwarded-Proto headers are believed: behind one, the client's address (the
+	// audit trail, login limits) is the header's, not the proxy's.
+	TrustedProxies []string
 	// Alerts, when set, serves the alerts settings (/settings/alerts).
 	Alerts Alerts
 	// Metrics is what GET /metrics serves, in Prometheus' text format (the app's own
@@ -145,6 +149,10 @@ func New(cfg *Config) (*fiber.App, error) {
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
 		BodyLimit:             1 << 20,
+		// Only the proxies named are believed about the client's address and scheme.
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
 	})
 	s.routes(app)
 	// Shutting down waits for the sockets that the hub closed to send their close
@@ -154,6 +162,15 @@ func New(cfg *Config) (*fiber.App, error) {
 		return nil
 	})
 	return app, nil
+}
+
+// proxyHeader is the header that names the client behind a trusted proxy: X-Real-IP,
+// which the proxy sets (unlike X-Forwarded-For, to which a client can prepend).
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return "X-Real-IP"
 }
 
 // DefaultZone is Asia/Shanghai, or UTC+8 where the system has no zone database.

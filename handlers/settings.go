@@ -73,7 +73,7 @@ func (s *server) saveSchedule(c *fiber.Ctx) error {
 		if status, _ = s.classify(c.UserContext(), err); status >= 500 {
 			return err
 		}
-		form.Error = loc.T("settings.rejected", err.Error())
+		form.Error = loc.T("settings.rejected", market.Reason(err))
 	} else {
 		if !isHTMX(c) {
 			return c.Redirect("/settings", fiber.StatusSeeOther)

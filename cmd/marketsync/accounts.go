@@ -20,14 +20,16 @@ import (
 	"github.com/marketsync/marketsync/internal/store"
 )
 
-// openAccounts connects to the (migrated) database for the user and token commands.
+// openAccounts connects to the database for the user and token commands. It does not
+// create one: a mistyped DATABASE_URL must not leave an empty warehouse behind and then
+// report "no such user".
 func openAccounts(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, *auth.Service, error) {
 	url := databaseURL(getenv)
-	if err := store.EnsureDatabase(ctx, url); err != nil {
-		return nil, nil, err
-	}
 	pool, err := store.Open(ctx, url, 2)
 	if err != nil {
+		if store.IsMissingDatabase(err) {
+			return nil, nil, usageError("%s does not exist: check DATABASE_URL, or create it with marketsync migrate", store.DescribeURL(url))
+		}
 		return nil, nil, err
 	}
 	if _, err := store.Migrate(ctx, pool); err != nil {
@@ -50,7 +52,7 @@ func cliActor() auth.Actor {
 // accountError turns the service's input errors and conflicts into usage errors (exit 2).
 func accountError(cmd string, err error) error {
 	if market.IsInputError(err) || errors.Is(err, market.ErrConflict) || errors.Is(err, market.ErrNotFound) {
-		return usageError("%s: %v", cmd, err)
+		return usageError("%s: %s", cmd, market.Reason(err))
 	}
 	return err
 }

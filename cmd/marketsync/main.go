@@ -105,6 +105,7 @@ Environment:
                               (default: nothing; they are sent to the login page)
   MARKETSYNC_ADMIN_PASSWORD   serve: on a database without accounts, create "admin" with this password
   MARKETSYNC_SESSION_IDLE     serve: sign a browser out after this long unused (default 12h)
+  MARKETSYNC_TRUSTED_PROXIES  serve: reverse proxies (IPs, CIDRs) whose X-Real-IP names the client
   MARKETSYNC_METRICS_TOKEN    serve: a bearer token /metrics accepts besides a viewer's API token
 `
 

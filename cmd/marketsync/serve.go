@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 	_ "time/tzdata" // Asia/Shanghai even where the system has no zone database
 
@@ -48,6 +49,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return usageError("serve: MARKETSYNC_CORS_ORIGINS: %v", err)
 	}
+	proxies, err := parseProxies(getenv("MARKETSYNC_TRUSTED_PROXIES"))
+	if err != nil {
+		return usageError("serve: MARKETSYNC_TRUSTED_PROXIES: %v", err)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return usageError("serve: --addr: %v", err)
@@ -67,7 +72,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	cfg.Wait, cfg.Listener, cfg.Zone, cfg.CORSOrigins = true, ln, zone, origins
-	cfg.GenerateAdmin = *initAdmin
+	cfg.GenerateAdmin, cfg.TrustedProxies = *initAdmin, proxies
 	a, err := newApp(ctx, cfg)
 	if ctx.Err() != nil {
 		return nil // stopped while waiting for the database
@@ -81,4 +86,20 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "\n  first account created:  user admin  password %s\n  (shown only now; change it at /account)\n\n", a.GeneratedPassword)
 	}
 	return a.Run(ctx)
+}
+
+// parseProxies reads MARKETSYNC_TRUSTED_PROXIES: comma-separated IPs or CIDRs.
+func parseProxies(list string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(list, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR range (e.g. 127.0.0.1,10.0.0.0/8)", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

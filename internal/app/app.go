@@ -80,6 +80,9 @@ type Config struct {
 	// CORSOrigins are the other sites whose pages may call the JSON API
 	// (handlers.Config.CORSOrigins).
 	CORSOrigins []string
+	// TrustedProxies are the reverse proxies believed about the client's address
+	// (handlers.Config.TrustedProxies).
+	TrustedProxies []string
 	// Schedule, when set, makes this process seed the daily schedules (on an empty
 	// table) and fire them (serve and worker); nil leaves that to other processes (the
 	// settings page still reads and changes them).
@@ -215,7 +218,7 @@ func (a *App) build(ctx context.Context, c *Config) error {
 	}
 	a.HTTP, err = handlers.New(&handlers.Config{
 		Batches: a.Engine, Alerts: a.Engine, Schedules: a.Scheduler, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Auth: a.Auth, Static: c.Static,
-		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins,
+		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins, TrustedProxies: c.TrustedProxies,
 		Metrics: a.registry, MetricsToken: c.MetricsToken,
 	})
 	return err

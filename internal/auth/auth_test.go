@@ -75,9 +75,12 @@ func TestLoginSessionsAndLockout(t *testing.T) {
 	require.ErrorAs(t, err, &le)
 	require.False(t, le.Locked, "another name from the same address is not locked yet")
 
-	entries, total, err := s.AuditLog(ctx, store.AuditFilter{Actor: "alice", Action: market.AuditLoginFailed, Limit: 10})
+	_, total, err := s.AuditLog(ctx, store.AuditFilter{Actor: "alice", Action: market.AuditLoginFailed, Limit: 10})
 	require.NoError(t, err)
-	require.Equal(t, 4, total)
+	require.Equal(t, 3, total)
+	entries, _, err := s.AuditLog(ctx, store.AuditFilter{Actor: "alice", Action: market.AuditLoginLocked, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
 	require.Equal(t, "10.0.0.4", entries[0].Addr)
 
 	// Disabling a user ends their sessions.
@@ -171,4 +174,57 @@ func TestTheLastAdminStays(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, market.RoleAdmin, u.Role)
 	require.False(t, u.Disabled)
+}
+
+// TestLockoutEndsWithANewPassword: a locked account opens again when an admin sets its
+// password; attempts refused while locked do not prolong the lock.
+func TestLockoutEndsWithANewPassword(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	s := auth.New(pool, &auth.Config{MaxFailures: 2})
+	u, err := s.AddUser(ctx, cli, "erin", market.RoleViewer, "erin's password")
+	require.NoError(t, err)
+	for range 2 {
+		_, _, err = s.Login(ctx, "erin", "guess", "10.0.0.1", "")
+		require.Error(t, err)
+	}
+	var le *auth.LoginError
+	for range 3 {
+		_, _, err = s.Login(ctx, "erin", "erin's password", "10.0.0.1", "")
+		require.ErrorAs(t, err, &le)
+		require.True(t, le.Locked)
+	}
+	_, total, err := s.AuditLog(ctx, store.AuditFilter{Action: market.AuditLoginFailed, Limit: 10})
+	require.NoError(t, err)
+	require.Equal(t, 2, total, "refusals while locked are not failures")
+	require.NoError(t, s.SetPassword(ctx, cli, nil, u.ID, "", "erin's new password"))
+	_, _, err = s.Login(ctx, "erin", "erin's new password", "10.0.0.1", "")
+	require.NoError(t, err, "a new password unlocks")
+}
+
+// TestAdminsDemotingEachOther: two admins demoting each other at once: one wins, the
+// other is refused as the last admin (no deadlock).
+func TestAdminsDemotingEachOther(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	s := auth.New(pool, nil)
+	a, err := s.AddUser(ctx, cli, "ann", market.RoleAdmin, "ann's password")
+	require.NoError(t, err)
+	b, err := s.AddUser(ctx, cli, "ben", market.RoleAdmin, "ben's password")
+	require.NoError(t, err)
+	errs := make(chan error, 2)
+	for _, id := range []int64{a.ID, b.ID} {
+		go func() { errs <- s.UpdateUser(ctx, cli, id, market.RoleViewer, false) }()
+	}
+	e1, e2 := <-errs, <-errs
+	if e1 != nil {
+		e1, e2 = e2, e1
+	}
+	require.NoError(t, e1)
+	require.ErrorIs(t, e2, auth.ErrLastAdmin)
+	n, err := store.CountAdmins(ctx, pool)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 }

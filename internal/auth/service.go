@@ -131,7 +131,8 @@ func (s *Service) Login(ctx context.Context, name, password, addr, agent string)
 		return "", nil, err
 	}
 	if byName >= s.cfg.MaxFailures || byAddr >= s.cfg.MaxFailuresPerAddr {
-		s.audit(ctx, store.AuditEntry{Actor: name, Via: "web", Addr: addr, Action: market.AuditLoginFailed, Detail: "locked: too many failed logins"})
+		// Recorded, but not as a failure: guessing on must not keep the lock on forever.
+		s.audit(ctx, store.AuditEntry{Actor: name, Via: "web", Addr: addr, Action: market.AuditLoginLocked, Detail: "refused: too many failed logins"})
 		return "", nil, &LoginError{Locked: true, RetryAfter: s.cfg.FailureWindow}
 	}
 	u, err := store.UserByName(ctx, s.db, name)

@@ -53,25 +53,39 @@ func (s *Service) Users(ctx context.Context) ([]store.User, error) { return stor
 // ErrLastAdmin refuses a change that would leave no admin able to sign in.
 var ErrLastAdmin = fmt.Errorf("%w: that would leave no admin who can sign in", market.ErrConflict)
 
-// UpdateUser changes an account's role and whether it is disabled; its sessions end. The
-// last admin cannot be demoted or disabled.
+// UpdateUser changes an account's role and whether it is disabled; its sessions end when
+// it loses rights. The last admin cannot be demoted or disabled.
 func (s *Service) UpdateUser(ctx context.Context, by Actor, id int64, role market.Role, disabled bool) error {
 	if _, err := market.ParseRole(string(role)); err != nil {
 		return err
 	}
 	var name string
+	changed := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockUsers(ctx, tx); err != nil {
+			return err
+		}
 		u, err := store.UserByID(ctx, tx, id)
 		if err != nil {
 			return err
 		}
 		name = u.Name
+		if u.Role == role && u.Disabled == disabled {
+			return nil // nothing to change: nobody is signed out
+		}
+		changed = true
 		if err := store.UpdateUser(ctx, tx, id, role, disabled); err != nil {
 			return err
 		}
+		if disabled || !role.AtLeast(u.Role) {
+			// Rights taken away: no session outlives the rights it was opened with.
+			if _, err := store.EndSessions(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		return keepAnAdmin(ctx, tx)
 	})
-	if err != nil {
+	if err != nil || !changed {
 		return err
 	}
 	state := "enabled"
@@ -86,6 +100,9 @@ func (s *Service) UpdateUser(ctx context.Context, by Actor, id int64, role marke
 func (s *Service) RemoveUser(ctx context.Context, by Actor, id int64) error {
 	var name string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockUsers(ctx, tx); err != nil {
+			return err
+		}
 		u, err := store.UserByID(ctx, tx, id)
 		if err != nil {
 			return err
@@ -103,12 +120,17 @@ func (s *Service) RemoveUser(ctx context.Context, by Actor, id int64) error {
 	return nil
 }
 
-// keepAnAdmin fails (rolling back the change) when no enabled admin is left. It locks
-// the users table so that two admins demoting each other cannot both pass.
+// lockUsers takes the users table for the rest of the transaction, before reading it:
+// two admins demoting each other wait for one another, and the second sees the first's
+// change (keepAnAdmin then refuses it) instead of deadlocking.
+func lockUsers(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`)
+	return err
+}
+
+// keepAnAdmin fails (rolling back the change) when no enabled admin is left; the caller
+// holds lockUsers.
 func keepAnAdmin(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, `LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE`); err != nil {
-		return err
-	}
 	n, err := store.CountAdmins(ctx, tx)
 	if err == nil && n == 0 {
 		return ErrLastAdmin
@@ -163,7 +185,7 @@ func (s *Service) AddToken(ctx context.Context, by Actor, userName, name string,
 		return nil, err
 	}
 	if !u.Role.AtLeast(role) {
-		return nil, fmt.Errorf("%w: %s is %s and cannot hold a %s token", market.ErrInvalidInput, u.Name, u.Role, role)
+		return nil, fmt.Errorf("%w: %s is %s and cannot hold a token with role %s", market.ErrInvalidInput, u.Name, u.Role, role)
 	}
 	name = strings.TrimSpace(name)
 	if name == "" || len(name) > 100 {

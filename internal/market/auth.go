@@ -58,6 +58,7 @@ func (r Role) Lower(o Role) Role {
 const (
 	AuditLogin       = "login"
 	AuditLoginFailed = "login_failed"
+	AuditLoginLocked = "login_locked"
 	AuditLogout      = "logout"
 	AuditStart       = "start"
 	AuditUserAdd     = "user_add"
@@ -73,7 +74,7 @@ const (
 
 // AuditActions lists the names the audit trail uses, for its filter.
 func AuditActions() []string {
-	out := []string{AuditLogin, AuditLoginFailed, AuditLogout, AuditStart}
+	out := []string{AuditLogin, AuditLoginFailed, AuditLoginLocked, AuditLogout, AuditStart}
 	for _, a := range Actions() {
 		out = append(out, string(a))
 	}

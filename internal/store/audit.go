@@ -68,9 +68,14 @@ func AuditLog(ctx context.Context, db DB, f AuditFilter) ([]AuditEntry, int, err
 }
 
 // FailedLogins counts the failed logins since a time, for one account name and for one
-// address: the login rate limit reads the audit trail, so it holds across processes.
+// address: the login rate limit reads the audit trail, so it holds across processes. An
+// account's count starts again after its last successful login and its last password
+// change (`marketsync user password NAME` unlocks it).
 func FailedLogins(ctx context.Context, db DB, name, addr string, since time.Time) (byName, byAddr int, err error) {
-	err = db.QueryRow(ctx, `SELECT count(*) FILTER (WHERE actor = $1), count(*) FILTER (WHERE addr = $2)
+	err = db.QueryRow(ctx, `
+		WITH u AS (SELECT greatest(password_at, last_login_at) AS reset FROM users WHERE name = $1)
+		SELECT count(*) FILTER (WHERE actor = $1 AND at > coalesce((SELECT reset FROM u), '-infinity')),
+			count(*) FILTER (WHERE addr = $2)
 		FROM audit_log WHERE action = 'login_failed' AND at >= $3`, name, addr, since).Scan(&byName, &byAddr)
 	return byName, byAddr, err
 }

@@ -63,6 +63,12 @@ func DescribeURL(databaseURL string) string {
 }
 
 // EnsureDatabase creates the database named in databaseURL when it does not exist yet,
+// IsMissingDatabase reports whether err says the database named does not exist.
+func IsMissingDatabase(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "3D000" // invalid_catalog_name
+}
+
 // connecting to the server's "postgres" database to do so.
 func EnsureDatabase(ctx context.Context, databaseURL string) error {
 	cfg, err := pgx.ParseConfig(databaseURL)
