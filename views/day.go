@@ -203,3 +203,9 @@ var limitNames = []struct {
 }{
 	{market.LimitNone, "daypage.all"}, {market.LimitUp, "daypage.limit_up"}, {market.LimitDown, "daypage.limit_down"},
 }
+
+// dayLoaded reports whether a batch's day has its data in the warehouse: loaded by the
+// batch or already before it.
+func dayLoaded(c market.DayCell) bool {
+	return !c.Closed && (c.Status == market.DaySucceeded || c.Status == market.DaySkipped)
+}

@@ -395,6 +395,7 @@ var entries = map[string]text{
 	"daypage.subtitle":         {"%s stocks traded, from the warehouse.", "共 %s 只股票交易（数据来自本地数据仓库）。"},
 	"daypage.nav":              {"Days with data", "有数据的交易日"},
 	"daypage.csv":              {"Download CSV", "下载 CSV"},
+	"daypage.open":             {"The market on %s", "查看 %s 行情"},
 	"daypage.board":            {"Board", "板块"},
 	"daypage.board_main":       {"Main board", "主板"},
 	"daypage.board_chinext":    {"ChiNext", "创业板"},
