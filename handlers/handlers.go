@@ -82,6 +82,9 @@ type Config struct {
 	TrustedProxies []string
 	// Alerts, when set, serves the alerts settings (/settings/alerts).
 	Alerts Alerts
+	// Days, when set, serves a day's market from the warehouse (/days/:date, its CSV,
+	// /api/v1/days/:date).
+	Days DayMarkets
 	// Metrics is what GET /metrics serves, in Prometheus' text format (the app's own
 	// registry); nil serves no /metrics.
 	Metrics prometheus.Gatherer
@@ -94,6 +97,7 @@ type Config struct {
 type server struct {
 	batches Batches
 	alerts  Alerts
+	days    DayMarkets
 	cal     *calendar.Calendar
 	hub     *live.Hub
 	db      Pinger
@@ -119,6 +123,7 @@ func New(cfg *Config) (*fiber.App, error) {
 	s := &server{
 		batches: cfg.Batches,
 		alerts:  cfg.Alerts,
+		days:    cfg.Days,
 		cal:     cfg.Calendar,
 		hub:     cfg.Hub,
 		db:      cfg.DB,

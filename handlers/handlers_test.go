@@ -420,6 +420,7 @@ func TestDocAndHealth(t *testing.T) {
 		"/api/v1/sync-status/list",
 		"/api/v1/batches/active",
 		"/api/v1/coverage",
+		"/api/v1/days/{date}",
 		"/healthz",
 	} {
 		require.Contains(t, doc.Paths, p)
@@ -489,6 +490,7 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		"LegacyTask": market.LegacyTask{}, "LegacyProgress": market.LegacyProgress{},
 		"SyncPage": market.SyncPage{}, "SyncRecord": market.SyncRecord{}, "SyncStats": market.SyncStats{},
 		"StageProgress": market.StageProgress{}, "Note": market.Note{}, "SourceInfo": market.SourceInfo{},
+		"DayMarket": market.DayMarket{}, "DayRow": market.DayRow{}, "Breadth": market.Breadth{},
 	} {
 		var fields []string
 		typ := reflect.TypeOf(v)
