@@ -101,7 +101,7 @@ func (w *stageWorker) Work(ctx context.Context, job *river.Job[stageArgs]) error
 		err = e.fetchStocks(ctx, rs, b, run)
 	}
 	switch {
-	case err != nil && e.stopping.Load():
+	case errors.Is(err, errShuttingDown), err != nil && e.stopping.Load():
 		return river.JobSnooze(time.Second) // shutting down: the next process goes on
 	case errors.Is(err, errBatchStopped), ctx.Err() != nil:
 		return nil // paused, cancelled or failed meanwhile
@@ -239,11 +239,16 @@ func (e *Engine) fetchInto(ctx context.Context, rs RangeSource, run *store.Stage
 }
 
 // feedStocks hands the stocks out one by one, looking every stageCheckEvery whether the
-// batch still runs (a pause stops the fetch soon).
+// batch still runs (a pause stops the fetch soon). A process shutting down stops handing
+// out at once: what is staged stays, and the next process fetches the rest.
 func (e *Engine) feedStocks(ctx context.Context, stop context.CancelCauseFunc, batchID int64, stocks []market.Listing, todo chan<- market.Listing) {
 	defer close(todo)
 	checked := e.cfg.Now()
 	for _, l := range stocks {
+		if e.stopping.Load() {
+			stop(errShuttingDown)
+			return
+		}
 		if e.cfg.Now().Sub(checked) >= stageCheckEvery {
 			checked = e.cfg.Now()
 			if st, err := store.BatchStatus(ctx, e.pool, batchID); err != nil || st != market.BatchRunning {

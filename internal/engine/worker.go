@@ -45,6 +45,10 @@ type dayWorker struct {
 // errBatchStopped reports that the batch was cancelled or failed while a day loaded.
 var errBatchStopped = errors.New("the batch was stopped")
 
+// errShuttingDown stops a stage fetch when its process is stopping: another process (or
+// this one, restarted) goes on with the stocks not staged yet.
+var errShuttingDown = errors.New("the process is shutting down")
+
 // Work claims the day, fetches it, loads it in one transaction and records how it
 // ended.
 func (w *dayWorker) Work(ctx context.Context, job *river.Job[dayArgs]) error {
