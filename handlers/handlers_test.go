@@ -489,6 +489,7 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		"LegacyTask": market.LegacyTask{}, "LegacyProgress": market.LegacyProgress{},
 		"SyncPage": market.SyncPage{}, "SyncRecord": market.SyncRecord{}, "SyncStats": market.SyncStats{},
 		"StageProgress": market.StageProgress{}, "Note": market.Note{}, "SourceInfo": market.SourceInfo{},
+		"Bar": market.Bar{}, "BarSeries": market.BarSeries{},
 	} {
 		var fields []string
 		typ := reflect.TypeOf(v)

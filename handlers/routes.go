@@ -83,6 +83,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Get("/sync-status/sync/batches", viewer, s.apiBatches)
 	api.Get("/batches/active", viewer, s.apiActive)
 	api.Get("/coverage", viewer, s.apiCoverage)
+	s.stockRoutes(app, api, viewer)
 	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint") })
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

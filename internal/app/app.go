@@ -216,7 +216,7 @@ func (a *App) build(ctx context.Context, c *Config) error {
 	a.HTTP, err = handlers.New(&handlers.Config{
 		Batches: a.Engine, Alerts: a.Engine, Schedules: a.Scheduler, Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Auth: a.Auth, Static: c.Static,
 		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins,
-		Metrics: a.registry, MetricsToken: c.MetricsToken,
+		Metrics: a.registry, MetricsToken: c.MetricsToken, Stocks: store.NewWarehouse(a.Pool),
 	})
 	return err
 }

@@ -139,3 +139,13 @@ type FactorChange struct {
 	To     float64 `json:"to"`
 	Factor float64 `json:"ratio"`
 }
+
+// BarSeries is the answer of GET /api/v1/bars: one stock's bars over a range.
+type BarSeries struct {
+	TSCode string `json:"ts_code"`
+	Name   string `json:"name"`
+	Adjust Adjust `json:"adj"`
+	Start  string `json:"start"`
+	End    string `json:"end"`
+	Bars   []Bar  `json:"bars"`
+}
