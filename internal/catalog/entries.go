@@ -47,7 +47,7 @@ var entries = map[string]text{
 	"stock.status.P":             {"listing suspended", "暂停上市"},
 	"stock.chart":                {"Daily prices", "日线行情"},
 	"stock.chart_label":          {"Candlestick chart of %s's daily prices with volume", "%s 日线K线图与成交量"},
-	"stock.chart_help":           {"Drag to pan, scroll or pinch to zoom over the whole history; the crosshair shows a day's values. Dashed gaps are days the stock did not trade; arrows mark changes of the adjustment factor (dividends, bonus shares).", "拖动可平移，滚轮或双指缩放可浏览全部历史；十字光标显示当日数值。空缺为停牌日；箭头标出复权因子变化（分红、送转）。"},
+	"stock.chart_help":           {"Drag to pan, scroll or pinch to zoom over the whole history; the crosshair shows a day's values. Empty slots are days the stock did not trade (suspended); arrows mark changes of the adjustment factor (dividends, bonus shares).", "拖动可平移，滚轮或双指缩放可浏览全部历史；十字光标显示当日数值。空位为停牌日；箭头标出复权因子变化（分红、送转）。"},
 	"stock.chart_empty":          {"No bars of this stock are loaded yet: sync the daily dataset first.", "尚未加载该股票的日线数据，请先同步 daily 数据集。"},
 	"stock.chart_error":          {"The chart's data could not be loaded.", "无法加载图表数据。"},
 	"stock.chart_loading":        {"Loading…", "加载中…"},
