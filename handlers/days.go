@@ -1,12 +1,9 @@
 package handlers
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -21,8 +18,6 @@ type DayMarkets interface {
 	ExportDay(ctx context.Context, w io.Writer, q market.DayQuery) (int64, error)
 }
 
-// exportTimeout bounds one CSV export: a day is some 5,400 rows.
-const exportTimeout = 5 * time.Minute
 
 // dayRoutes are a day's page, its CSV and its JSON API; viewers may see them all.
 func (s *server) dayRoutes(app fiber.Router, api fiber.Router, viewer fiber.Handler) {
@@ -113,23 +108,7 @@ func (s *server) dayCSV(c *fiber.Ctx) error {
 	if _, err := s.days.Day(c.UserContext(), q); err != nil { // Limit 0: the counts only
 		return err
 	}
-	date := q.Date.Format(market.DateLayout)
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
-	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="marketsync-%s.csv"`, date))
-	// The stream runs after the handler returns, on a context of its own: the request's
-	// ends with the handler.
-	ctx, log := context.WithoutCancel(c.UserContext()), s.log
-	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		ctx, cancel := context.WithTimeout(ctx, exportTimeout)
-		defer cancel()
-		if _, err := s.days.ExportDay(ctx, w, q); err != nil {
-			// The status is sent: the client sees a cut-off file.
-			log.WarnContext(ctx, "exporting a day as CSV", "date", date, "err", err)
-			return
-		}
-		if err := w.Flush(); err != nil {
-			log.DebugContext(ctx, "the CSV's client left", "date", date, "err", err)
-		}
+	return s.streamCSV(c, "marketsync-"+q.Date.Format(market.DateLayout)+".csv", func(ctx context.Context, w io.Writer) (int64, error) {
+		return s.days.ExportDay(ctx, w, q)
 	})
-	return nil
 }

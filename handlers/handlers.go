@@ -91,6 +91,9 @@ type Config struct {
 	// MetricsToken, when set, is a bearer token /metrics takes instead of a viewer's
 	// credentials (which it asks for otherwise, like every page).
 	MetricsToken string
+	// Stocks, when set, serves the stock search, the stock pages and the bars API from
+	// the warehouse.
+	Stocks Stocks
 }
 
 // server holds the handlers' dependencies; its methods are the routes.
@@ -111,6 +114,7 @@ type server struct {
 	schedules    Schedules
 	metrics      prometheus.Gatherer
 	metricsToken string
+	stocks       Stocks
 	// sockets counts the WebSocket handlers running (see waitSockets).
 	sockets atomic.Int64
 }
@@ -137,6 +141,7 @@ func New(cfg *Config) (*fiber.App, error) {
 		schedules:    cfg.Schedules,
 		metrics:      cfg.Metrics,
 		metricsToken: cfg.MetricsToken,
+		stocks:       cfg.Stocks,
 	}
 	if s.zone == nil {
 		s.zone = DefaultZone()

@@ -491,6 +491,7 @@ func TestOpenAPIDescribesEveryField(t *testing.T) {
 		"SyncPage": market.SyncPage{}, "SyncRecord": market.SyncRecord{}, "SyncStats": market.SyncStats{},
 		"StageProgress": market.StageProgress{}, "Note": market.Note{}, "SourceInfo": market.SourceInfo{},
 		"DayMarket": market.DayMarket{}, "DayRow": market.DayRow{}, "Breadth": market.Breadth{},
+		"Bar": market.Bar{}, "BarSeries": market.BarSeries{},
 	} {
 		var fields []string
 		typ := reflect.TypeOf(v)

@@ -84,6 +84,7 @@ func (s *server) routes(app *fiber.App) {
 	api.Get("/batches/active", viewer, s.apiActive)
 	api.Get("/coverage", viewer, s.apiCoverage)
 	s.dayRoutes(app, api, viewer) // a day's market: /days/:date, its CSV, /api/v1/days/:date
+	s.stockRoutes(app, api, viewer)
 	api.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "no such endpoint") })
 
 	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

@@ -205,7 +205,7 @@ func TestPages(t *testing.T) {
 // instead of showing raw on a page.
 func TestEveryKeyExists(t *testing.T) {
 	t.Parallel()
-	literal := regexp.MustCompile(`"((?:action|alert|alerts|batch|count|coverage|dashboard|day|err|errors|final|form|grid|history|lang|line|live|nav|notfound|error|origin|pager|priority|status|weekday|footer|month)\.[a-z0-9_.]+)"`)
+	literal := regexp.MustCompile(`"((?:action|alert|alerts|batch|count|coverage|dashboard|day|err|errors|final|form|grid|history|lang|line|live|nav|notfound|error|origin|pager|priority|status|weekday|footer|month|stock)\.[a-z0-9_.]+)"`)
 	var sources []string
 	for _, glob := range []string{"*.templ", "*.go", "../handlers/*.go"} {
 		files, err := filepath.Glob(glob)
@@ -229,6 +229,15 @@ func TestEveryKeyExists(t *testing.T) {
 	require.Greater(t, seen, 100, "the scan found the pages' keys")
 	for _, st := range market.BatchStatuses() {
 		require.True(t, HasKey("status."+string(st)), st)
+	}
+	for _, a := range market.Adjusts() {
+		require.True(t, HasKey("stock.adjust."+string(a)) && HasKey("stock.adjust_tip."+string(a)), a)
+	}
+	for _, m := range market.Metrics() {
+		require.True(t, HasKey("stock.metric."+string(m)), m)
+	}
+	for _, st := range []string{"L", "D", "P"} {
+		require.True(t, HasKey("stock.status."+st), st)
 	}
 	for _, st := range cellStates() {
 		require.True(t, HasKey("day."+st), st)

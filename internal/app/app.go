@@ -220,7 +220,7 @@ func (a *App) build(ctx context.Context, c *Config) error {
 		Batches: a.Engine, Alerts: a.Engine, Days: store.DayMarkets{Pool: a.Pool}, Schedules: a.Scheduler,
 		Calendar: a.Calendar, Hub: a.Hub, DB: a.Pool, Auth: a.Auth, Static: c.Static,
 		Zone: c.Zone, Logger: c.Logger, CORSOrigins: c.CORSOrigins, TrustedProxies: c.TrustedProxies,
-		Metrics: a.registry, MetricsToken: c.MetricsToken,
+		Metrics: a.registry, MetricsToken: c.MetricsToken, Stocks: store.NewWarehouse(a.Pool),
 	})
 	return err
 }

@@ -1,5 +1,6 @@
 // marketsync's own few lines of browser code: the live-connection indicator driven by
-// htmx's ws events, a ticking elapsed time, and the coverage page's day selection.
+// htmx's ws events, a ticking elapsed time, the coverage page's day selection and the
+// header's stock search keys.
 (function () {
   "use strict";
 
@@ -73,6 +74,29 @@
     var form = e.target;
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
       e.preventDefault();
+    }
+  });
+
+  // The header's stock search: arrow keys move between the box and the matches htmx
+  // listed under it; Escape closes the list.
+  document.addEventListener("keydown", function (e) {
+    var form = e.target.closest && e.target.closest("[data-stock-search]");
+    if (!form) return;
+    var links = Array.prototype.slice.call(form.querySelectorAll("[data-stock-result]"));
+    var input = form.querySelector("input[name=q]");
+    var at = links.indexOf(e.target);
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      if (links.length === 0) return;
+      e.preventDefault();
+      var next = e.key === "ArrowDown" ? at + 1 : at - 1;
+      if (next < 0) input.focus();
+      else links[Math.min(next, links.length - 1)].focus();
+    } else if (e.key === "Escape") {
+      form.querySelector("#stock-search-results").innerHTML = "";
+      input.focus();
+    } else if (e.key === "Enter" && e.target === input && links.length > 0) {
+      e.preventDefault();
+      window.location.href = links[0].getAttribute("href");
     }
   });
 

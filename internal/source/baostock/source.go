@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/pinyin"
 )
 
 // Source is Baostock as a marketsync source. It is a range source: the engine fetches
@@ -77,7 +78,8 @@ func (s *Source) TradeCalendar(ctx context.Context, start, end time.Time) ([]mar
 }
 
 // StockBasic returns stock_basic from Baostock's listing records: the A shares' codes,
-// names, exchanges, listing status and dates (Baostock has no other column of it).
+// names, exchanges, listing status and dates (Baostock has no other column of it), and
+// the names' pinyin initials (cnspell) worked out here.
 func (s *Source) StockBasic(ctx context.Context) (market.Rows, error) {
 	all, err := s.c.StockBasic(ctx, "")
 	if err != nil {
@@ -96,6 +98,7 @@ func (s *Source) StockBasic(ctx context.Context) (market.Rows, error) {
 		}
 		row := make([]any, len(cols))
 		row[at("ts_code")], row[at("symbol")], row[at("name")] = ts, ts[:6], st.Name
+		row[at("cnspell")] = pinyin.Initials(st.Name) // Baostock has none: search by initials needs it
 		row[at("exchange")] = map[string]string{"SH": "SSE", "SZ": "SZSE", "BJ": "BSE"}[ts[7:]]
 		row[at("list_status")] = "L"
 		if !st.Listed {
