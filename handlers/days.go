@@ -18,7 +18,6 @@ type DayMarkets interface {
 	ExportDay(ctx context.Context, w io.Writer, q market.DayQuery) (int64, error)
 }
 
-
 // dayRoutes are a day's page, its CSV and its JSON API; viewers may see them all.
 func (s *server) dayRoutes(app fiber.Router, api fiber.Router, viewer fiber.Handler) {
 	if s.days == nil {
