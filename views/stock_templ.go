@@ -42,7 +42,7 @@ func stockSearchBox(loc Locale) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<form action=\"/stocks/search\" method=\"get\" role=\"search\" class=\"relative w-full sm:w-64\" data-stock-search><label for=\"stock-q\" class=\"sr-only\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<form action=\"/stocks/search\" method=\"get\" role=\"search\" class=\"relative w-full sm:w-44\" data-stock-search><label for=\"stock-q\" class=\"sr-only\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -8,7 +8,8 @@ type text struct{ en, zh string }
 // read-only.
 var entries = map[string]text{
 	// Language toggle: each language names itself.
-	"lang.name": {"English", "中文"},
+	"lang.name":  {"English", "中文"},
+	"lang.short": {"EN", "中"},
 
 	// Layout.
 	"nav.skip":          {"Skip to content", "跳到正文"},
