@@ -2,6 +2,10 @@
 -- year's indexes stay small: replacing a day (DELETE of one date + COPY) touches one
 -- year's partition whatever the size of the warehouse, and the new index on
 -- (ts_code, trade_date) reads one stock's history as one short index range per year.
+-- On daily_bar and adj_factor that index carries every column (INCLUDE): a stock's page
+-- (its bars joined with its factors) is read from the indexes alone, a few pages a year,
+-- instead of one heap page per day (each day's rows are stored together, so a stock's
+-- 20 years are some 5,000 pages of each table).
 --
 -- Partitions 1990 to 2035 exist from here on; a DEFAULT partition takes any other date,
 -- so no day is ever refused. Partitions are not created on demand: CREATE TABLE …
@@ -40,7 +44,9 @@ BEGIN
         EXECUTE format('CREATE TABLE %I PARTITION OF %I DEFAULT', t || '_default', t);
         EXECUTE format('INSERT INTO %I SELECT * FROM %I', t, t || '_unpartitioned');
         EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (trade_date, ts_code)', t);
-        EXECUTE format('CREATE INDEX %I ON %I (ts_code, trade_date)', t || '_ts_code', t);
+        EXECUTE format('CREATE INDEX %I ON %I (ts_code, trade_date) %s', t || '_ts_code', t,
+            CASE t WHEN 'daily_bar' THEN 'INCLUDE (open, high, low, close, pre_close, change, pct_chg, vol, amount)'
+                   WHEN 'adj_factor' THEN 'INCLUDE (adj_factor)' ELSE '' END);
         EXECUTE format('DROP TABLE %I', t || '_unpartitioned');
         -- Autovacuum analyzes the partitions but never a partitioned parent.
         EXECUTE format('ANALYZE %I', t);
