@@ -30,7 +30,7 @@ test: ## go vet, then every test (race detector on, in random order) against the
 	@DATABASE_URL="$(DB_URL)" go test -race -count=1 -shuffle=on -timeout 20m ./...
 
 .PHONY: bench
-bench: ## the benchmarks: a year through the engine vs a bare COPY loop, live push latency, API p99
+bench: ## the benchmarks: a year through the engine vs a bare COPY loop, a day on a 20-year warehouse, live push latency, API p99
 	@DATABASE_URL="$(DB_URL)" go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/engine/ ./handlers/
 
 node_modules: package.json package-lock.json

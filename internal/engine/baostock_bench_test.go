@@ -82,8 +82,7 @@ func BenchmarkBaostockYear(b *testing.B) {
 func bareDays(b *testing.B, db *env, days []time.Time) time.Duration {
 	ctx := context.Background()
 	ds, _ := market.LookupDataset("daily")
-	_, err := db.pool.Exec(ctx, `CREATE TABLE bench_bare (LIKE daily_bar INCLUDING ALL)`)
-	require.NoError(b, err)
+	createBare(b, db.pool)
 	t0 := time.Now()
 	for _, d := range days {
 		rows, err := db.pool.Query(ctx, `SELECT * FROM daily_bar WHERE trade_date = $1 ORDER BY ts_code`, d)

@@ -121,8 +121,7 @@ func benchBatch(b *testing.B, db *env, src engine.Source, parallelism int, start
 func bareLoop(b *testing.B, db *env, src engine.Source, days []time.Time) (time.Duration, int64) {
 	ctx := context.Background()
 	ds, _ := market.LookupDataset("daily")
-	_, err := db.pool.Exec(ctx, `CREATE TABLE bench_bare (LIKE daily_bar INCLUDING ALL)`)
-	require.NoError(b, err)
+	createBare(b, db.pool)
 	t0 := time.Now()
 	var total int64
 	for _, d := range days {

@@ -109,6 +109,12 @@ const migrationLock = 0x6d61726b // "mark"
 // versions it applied. Processes starting together take turns under an advisory lock;
 // each of our migrations is one transaction, so a failure leaves nothing half-done.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
+	return migrateThrough(ctx, pool, "")
+}
+
+// migrateThrough is Migrate stopping after our migration last ("" for all of them): a
+// test brings a database to an older version, fills it, then migrates the rest.
+func migrateThrough(ctx context.Context, pool *pgxpool.Pool, last string) ([]string, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -133,6 +139,16 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	for _, v := range res.Versions {
 		applied = append(applied, "river/"+strconv.Itoa(v.Version))
 	}
+	ours, err := applyOurs(ctx, conn.Conn(), last)
+	if err != nil {
+		return nil, err
+	}
+	return append(applied, ours...), nil
+}
+
+// applyOurs applies our migrations not applied yet, each in a transaction of its own,
+// in name order, through last ("" for all), and returns the versions it applied.
+func applyOurs(ctx context.Context, conn *pgx.Conn, last string) ([]string, error) {
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS marketsync_migrations (
 		version    text PRIMARY KEY,
 		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
@@ -143,8 +159,12 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		return nil, err
 	}
 	sort.Strings(names)
+	var applied []string
 	for _, name := range names {
 		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		if last != "" && version > last {
+			break
+		}
 		sql, err := migrations.ReadFile(name)
 		if err != nil {
 			return nil, err
