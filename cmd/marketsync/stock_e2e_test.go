@@ -33,7 +33,6 @@ func runCommand(t *testing.T, db string, args ...string) {
 // opens it from the list, and switches its chart to forward-adjusted prices.
 func TestBrowserFindsAStockAndAdjustsItsChart(t *testing.T) {
 	t.Parallel()
-	tab := newBrowser(t)
 	db := pgtest.NewDB(t)
 	runCommand(t, db, "stocks", "refresh")
 	runCommand(t, db, "sync", "--start", "2024-04-01", "--end", "2024-08-30", "--dataset", "daily,adj_factor,daily_basic")
@@ -54,6 +53,9 @@ func TestBrowserFindsAStockAndAdjustsItsChart(t *testing.T) {
 	require.NoError(t, err, "a stock with a dividend in the months loaded")
 	t.Logf("looking for %s by %q", code, initials)
 
+	// The browser's time runs from here: loading the months above takes long on a busy
+	// machine.
+	tab := newBrowser(t)
 	srv := startServer(t, db, "web", "--workers", "0")
 	require.NoError(t, chromedp.Run(tab,
 		chromedp.Navigate(srv.url("/")),
