@@ -18,6 +18,7 @@ import (
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
 	"github.com/marketsync/marketsync/internal/source/demo"
+	"github.com/marketsync/marketsync/internal/store"
 )
 
 // Pages' reads: a stock's forward-adjusted history (the stock page) and a day's 50 most
@@ -76,6 +77,9 @@ func BenchmarkDayOnWarehouse(b *testing.B) {
 		full := reload(b, p, src, days)
 		stock := pageReads(b, p, stockPageSQL, longListed(b, src, all[0], 200))
 		day := pageReads(b, p, dayPageSQL, sample(all, 200))
+		stockPage, dayPage := realPages(b, p, longListed(b, src, all[0], 200), sample(all, 200))
+		b.ReportMetric(stockPage.p99, "stock-page-p99-ms")
+		b.ReportMetric(dayPage.p99, "day-page-p99-ms")
 
 		b.ReportMetric(empty.dayP50, "empty-day-p50-ms")
 		b.ReportMetric(full.dayP50, "full-day-p50-ms")
@@ -95,12 +99,15 @@ warehouse partitioned by year: a forced re-sync of daily, %d trading days of ear
   page reads on 20 years (200 each)          p50        p99
     a stock's 20 years, qfq (daily_qfq)   %6.1f ms  %6.1f ms     target p99 < 50 ms
     a day's top 50 with daily_basic       %6.1f ms  %6.1f ms     target p99 < 50 ms
+  the pages' own reads (store), 200 each
+    /stocks/{code}/chart, qfq, 20 years   %6.1f ms  %6.1f ms     target p99 < 50 ms
+    /days/{date}, 50 rows with breadth    %6.1f ms  %6.1f ms     target p99 < 50 ms
 `, len(days),
 			empty.engine.Seconds(), empty.dayP50, empty.dayP99, empty.bare.Seconds(), empty.bareP50, empty.bareP99,
 			empty.engine.Seconds()/empty.bare.Seconds(),
 			full.engine.Seconds(), full.dayP50, full.dayP99, full.bare.Seconds(), full.bareP50, full.bareP99,
 			full.engine.Seconds()/full.bare.Seconds(),
-			rows, filled.Seconds(), vacuumed.Seconds(), size, stock.p50, stock.p99, day.p50, day.p99)
+			rows, filled.Seconds(), vacuumed.Seconds(), size, stock.p50, stock.p99, day.p50, day.p99, stockPage.p50, stockPage.p99, dayPage.p50, dayPage.p99)
 	}
 }
 
@@ -284,4 +291,35 @@ func percentiles(d []time.Duration) (p50, p99 float64) {
 		return float64(s[int(q*float64(len(s)-1)+0.5)]) / float64(time.Millisecond)
 	}
 	return at(0.5), at(0.99)
+}
+
+// realPages times what the stock page's chart and the day page read, through the store
+// functions the handlers call (the chart: the stock's whole history, qfq, with its
+// suspended days and factor changes; the day: 50 rows by pct_chg with the whole day's
+// breadth and totals).
+func realPages(b *testing.B, p *pgxpool.Pool, codes []string, days []time.Time) (stock, day read) {
+	ctx := context.Background()
+	w, dm := store.NewWarehouse(p), store.DayMarkets{Pool: p}
+	first, today := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), market.Today(time.Now())
+	var each []time.Duration
+	for _, code := range codes {
+		t := time.Now()
+		ch, err := w.Chart(ctx, market.BarQuery{TSCode: code, Start: first, End: today, Adjust: market.AdjustQFQ})
+		require.NoError(b, err)
+		require.NotNil(b, ch)
+		each = append(each, time.Since(t))
+	}
+	stock.p50, stock.p99 = percentiles(each)
+	each = each[:0]
+	for _, d := range days {
+		q, err := market.NewDayQuery(d, "", "", "", "")
+		require.NoError(b, err)
+		q.Limit = 50
+		t := time.Now()
+		_, err = dm.Day(ctx, q)
+		require.NoError(b, err)
+		each = append(each, time.Since(t))
+	}
+	day.p50, day.p99 = percentiles(each)
+	return stock, day
 }

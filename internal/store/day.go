@@ -24,21 +24,24 @@ type DayMarkets struct {
 
 // dayRows selects every stock of the day whose date is the placeholder %[1]s: its board
 // (stock_basic's, else guessed from the code as market.BoardOfCode does), its price limit
-// (market.LimitPercent) and whether it closed at it (market.LimitOf, in fen: numeric
-// rounds half away from zero). TestLimitSQLAgreesWithMarket holds the two together.
+// (market.LimitPercent) and whether it closed at it (market.LimitOf: prices in whole fen,
+// the limit price rounded half up in integer arithmetic, no numeric per row).
+// TestLimitSQLAgreesWithMarket holds the two together. %[2]s is dayBasic (daily_basic's
+// columns, joined) or dayNoBasic: the day's counts need none of them.
 const dayRows = `
 	SELECT b.trade_date, b.ts_code, coalesce(s.name, '') AS name, g.board,
 		b.open, b.high, b.low, b.close, b.pre_close, b.change, b.pct_chg, b.vol, b.amount,
 		d.turnover_rate, d.pe_ttm,
 		CASE
 			WHEN NOT b.pre_close > 0 OR b.close IS NULL THEN ''
-			WHEN round(b.close::numeric, 2) >= round(round(b.pre_close::numeric, 2) * (100 + l.pct) / 100, 2) THEN 'up'
-			WHEN round(b.close::numeric, 2) <= round(round(b.pre_close::numeric, 2) * (100 - l.pct) / 100, 2) THEN 'down'
+			WHEN f.cl >= (f.pre * (100 + l.pct) + 50) / 100 THEN 'up'
+			WHEN f.cl <= (f.pre * (100 - l.pct) + 50) / 100 THEN 'down'
 			ELSE ''
 		END AS hit
 	FROM daily_bar b
-	LEFT JOIN daily_basic d ON d.trade_date = b.trade_date AND d.ts_code = b.ts_code
+	%[2]s
 	LEFT JOIN stock_basic s ON s.ts_code = b.ts_code
+	CROSS JOIN LATERAL (SELECT round(b.pre_close * 100)::bigint AS pre, round(b.close * 100)::bigint AS cl) f
 	CROSS JOIN LATERAL (SELECT coalesce(nullif(s.market, ''), CASE
 		WHEN b.ts_code LIKE '%%.BJ' THEN '北交所'
 		WHEN b.ts_code LIKE '%%.SZ' AND (b.ts_code LIKE '300%%' OR b.ts_code LIKE '301%%') THEN '创业板'
@@ -50,6 +53,12 @@ const dayRows = `
 		WHEN s.name LIKE '%%ST%%' THEN 5
 		ELSE 10 END AS pct) l
 	WHERE b.trade_date = %[1]s`
+
+// daily_basic in dayRows: joined, or an empty row of it.
+const (
+	dayBasic   = `LEFT JOIN daily_basic d ON d.trade_date = b.trade_date AND d.ts_code = b.ts_code`
+	dayNoBasic = `CROSS JOIN (SELECT NULL::double precision AS turnover_rate, NULL::double precision AS pe_ttm) d`
+)
 
 // daySortColumns maps market.DaySortKeys to columns of dayRows.
 var daySortColumns = map[string]string{
@@ -99,6 +108,11 @@ func (m DayMarkets) Day(ctx context.Context, q market.DayQuery) (*market.DayMark
 	}
 	out := &market.DayMarket{Date: q.Date.Format(market.DateLayout), Limit: q.Limit, Offset: q.Offset, Items: []market.DayRow{}}
 	err = pgx.BeginTxFunc(ctx, m.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// A day is a few thousand rows: starting parallel workers for them costs more
+		// than it saves, and on a busy server makes the slowest answers slower.
+		if _, err := tx.Exec(ctx, "SET LOCAL max_parallel_workers_per_gather = 0"); err != nil {
+			return err
+		}
 		prev, next, err := nearestDays(ctx, tx, q.Date)
 		if err != nil {
 			return err
@@ -133,7 +147,7 @@ func dayCounts(ctx context.Context, tx pgx.Tx, q market.DayQuery, out *market.Da
 			count(*) FILTER (WHERE %[2]s AND pct_chg > 0), count(*) FILTER (WHERE %[2]s AND pct_chg < 0),
 			count(*) FILTER (WHERE %[2]s AND hit = 'up'), count(*) FILTER (WHERE %[2]s AND hit = 'down'),
 			coalesce(sum(vol) FILTER (WHERE %[2]s), 0), coalesce(sum(amount) FILTER (WHERE %[2]s), 0)
-		FROM (%[1]s) r`, fmt.Sprintf(dayRows, "$1"), f)
+		FROM (%[1]s) r`, fmt.Sprintf(dayRows, "$1", dayNoBasic), f)
 	b := &out.Breadth
 	err := tx.QueryRow(ctx, sql, q.Date).Scan(&out.Stocks, &out.Total, &b.Up, &b.Down, &b.LimitUp, &b.LimitDown, &out.Vol, &out.Amount)
 	b.Flat = out.Total - b.Up - b.Down
@@ -143,7 +157,7 @@ func dayCounts(ctx context.Context, tx pgx.Tx, q market.DayQuery, out *market.Da
 // dayPage reads q's page of rows in order.
 func dayPage(ctx context.Context, tx pgx.Tx, q market.DayQuery, order string) ([]market.DayRow, error) {
 	sql := fmt.Sprintf(`SELECT ts_code, name, board, close, pre_close, pct_chg, vol, amount, turnover_rate, pe_ttm, hit
-		FROM (%s) r WHERE %s ORDER BY %s LIMIT $2 OFFSET $3`, fmt.Sprintf(dayRows, "$1"), dayFilter(q), order)
+		FROM (%s) r WHERE %s ORDER BY %s LIMIT $2 OFFSET $3`, fmt.Sprintf(dayRows, "$1", dayBasic), dayFilter(q), order)
 	rows, err := tx.Query(ctx, sql, q.Date, q.Limit, q.Offset)
 	if err != nil {
 		return nil, err
@@ -187,7 +201,7 @@ func (m DayMarkets) ExportDay(ctx context.Context, w io.Writer, q market.DayQuer
 	// COPY takes no parameters: the date is a literal of a parsed date, the rest comes
 	// from whitelists.
 	sql := fmt.Sprintf(`COPY (SELECT %s FROM (%s) r WHERE %s ORDER BY %s) TO STDOUT WITH (FORMAT csv, HEADER true)`,
-		cols, fmt.Sprintf(dayRows, quote(q.Date.Format(market.DateLayout))+"::date"), dayFilter(q), order)
+		cols, fmt.Sprintf(dayRows, quote(q.Date.Format(market.DateLayout))+"::date", dayBasic), dayFilter(q), order)
 	conn, err := m.Pool.Acquire(ctx)
 	if err != nil {
 		return 0, err

@@ -154,7 +154,7 @@ func (w *Warehouse) Chart(ctx context.Context, q market.BarQuery) (*market.Chart
 	first, _ := market.ParseDate(ch.Dates[0])
 	last, _ := market.ParseDate(ch.Dates[len(ch.Dates)-1])
 	var err error
-	if ch.Suspended, err = w.suspended(ctx, q.TSCode, first, last); err != nil {
+	if ch.Suspended, err = w.suspended(ctx, ch.Dates, first, last); err != nil {
 		return nil, err
 	}
 	if ch.FactorChanges, err = w.factorChanges(ctx, q); err != nil {
@@ -190,21 +190,28 @@ func (w *Warehouse) chartBars(ctx context.Context, q market.BarQuery, ch *market
 }
 
 // suspended returns the trading days from first to last whose daily data is loaded
-// (coverage) but that have no bar of tsCode: the days it did not trade.
-func (w *Warehouse) suspended(ctx context.Context, tsCode string, first, last time.Time) ([]string, error) {
+// (coverage) but that are not among traded (the stock's bar dates, in order): the days it
+// did not trade. The difference is taken here, not by probing daily_bar once a day.
+func (w *Warehouse) suspended(ctx context.Context, traded []string, first, last time.Time) ([]string, error) {
 	rows, err := w.pool.Query(ctx, `
 		SELECT c.day FROM trade_calendar c
 		JOIN coverage v ON v.dataset = 'daily' AND v.day = c.day
-		WHERE c.open AND c.day BETWEEN $2 AND $3
-			AND NOT EXISTS (SELECT 1 FROM daily_bar b WHERE b.ts_code = $1 AND b.trade_date = c.day)
-		ORDER BY c.day`, tsCode, first, last)
+		WHERE c.open AND c.day BETWEEN $1 AND $2
+		ORDER BY c.day`, first, last)
 	if err != nil {
-		return nil, fmt.Errorf("reading the suspended days of %s: %w", tsCode, err)
+		return nil, fmt.Errorf("reading the loaded days from %s to %s: %w", first.Format(market.DateLayout), last.Format(market.DateLayout), err)
 	}
 	out := []string{}
 	var day time.Time
+	i := 0
 	_, err = pgx.ForEachRow(rows, []any{&day}, func() error {
-		out = append(out, day.Format(market.DateLayout))
+		d := day.Format(market.DateLayout)
+		for i < len(traded) && traded[i] < d {
+			i++
+		}
+		if i == len(traded) || traded[i] != d {
+			out = append(out, d)
+		}
 		return nil
 	})
 	return out, err

@@ -2,8 +2,9 @@
 -- year's indexes stay small: replacing a day (DELETE of one date + COPY) touches one
 -- year's partition whatever the size of the warehouse, and the new index on
 -- (ts_code, trade_date) reads one stock's history as one short index range per year.
--- On daily_bar and adj_factor that index carries every column (INCLUDE): a stock's page
--- (its bars joined with its factors) is read from the indexes alone, a few pages a year,
+-- On daily_bar and adj_factor that index carries every column (INCLUDE), on daily_basic
+-- the three the stock page's chart draws (PE TTM, PB, turnover): a stock's page (its
+-- bars joined with its factors and those) is read from the indexes alone, a few pages a year,
 -- instead of one heap page per day (each day's rows are stored together, so a stock's
 -- 20 years are some 5,000 pages of each table).
 --
@@ -46,7 +47,8 @@ BEGIN
         EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (trade_date, ts_code)', t);
         EXECUTE format('CREATE INDEX %I ON %I (ts_code, trade_date) %s', t || '_ts_code', t,
             CASE t WHEN 'daily_bar' THEN 'INCLUDE (open, high, low, close, pre_close, change, pct_chg, vol, amount)'
-                   WHEN 'adj_factor' THEN 'INCLUDE (adj_factor)' ELSE '' END);
+                   WHEN 'adj_factor' THEN 'INCLUDE (adj_factor)'
+                   WHEN 'daily_basic' THEN 'INCLUDE (pe_ttm, pb, turnover_rate)' ELSE '' END);
         EXECUTE format('DROP TABLE %I', t || '_unpartitioned');
         -- Autovacuum analyzes the partitions but never a partitioned parent.
         EXECUTE format('ANALYZE %I', t);
