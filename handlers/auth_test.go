@@ -107,6 +107,7 @@ func TestRoleActionMatrix(t *testing.T) {
 		{"GET", "/admin/audit", nil, market.RoleAdmin},
 		{"GET", "/settings", nil, market.RoleAdmin},
 		{"POST", "/settings/schedules", url.Values{"dataset": {"nope"}}, market.RoleAdmin},
+		{"POST", "/settings/schedules/999/delete", nil, market.RoleAdmin},
 		{"GET", "/settings/alerts", nil, market.RoleAdmin},
 		{"POST", "/settings/alerts", url.Values{"name": {""}}, market.RoleAdmin},
 		{"POST", "/admin/users", url.Values{"name": {"x"}, "role": {"viewer"}, "password": {"short"}}, market.RoleAdmin},

@@ -16,6 +16,7 @@ import (
 type Schedules interface {
 	Schedules(ctx context.Context) ([]market.Schedule, error)
 	SaveSchedule(ctx context.Context, in market.ScheduleInput, who market.Actor) (*market.Schedule, error)
+	DeleteSchedule(ctx context.Context, id int64, who market.Actor) (*market.Schedule, error)
 }
 
 // settingsRoutes adds the settings page (GET /settings) and its schedule form (POST
@@ -26,6 +27,30 @@ func (s *server) settingsRoutes(settings fiber.Router) {
 	}
 	settings.Get("/", s.settingsPage)
 	settings.Post("/schedules", s.saveSchedule)
+	settings.Post("/schedules/:id/delete", s.deleteSchedule)
+}
+
+// deleteSchedule is POST /settings/schedules/:id/delete: the schedule goes (audited);
+// htmx gets the card again, a plain form the page.
+func (s *server) deleteSchedule(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	sch, err := s.schedules.DeleteSchedule(c.UserContext(), id, s.actor(c, market.OriginWeb))
+	if err != nil {
+		return err
+	}
+	s.audit(c, market.OriginWeb, market.AuditSchedule, "", fmt.Sprintf("deleted %s/%s", sch.Dataset, sch.Source))
+	if !isHTMX(c) {
+		return c.Redirect("/settings", fiber.StatusSeeOther)
+	}
+	loc := s.locale(c)
+	sec, err := s.scheduleSection(c.UserContext(), views.ScheduleForm{Saved: loc.T("settings.deleted", sch.Dataset, sch.Source)})
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, views.SchedulesCard(loc, sec))
 }
 
 // settingsPage is GET /settings: the daily schedules, each with its next run and last

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/marketsync/marketsync/internal/auth"
 	"github.com/marketsync/marketsync/internal/engine"
 	"github.com/marketsync/marketsync/internal/market"
+	"github.com/marketsync/marketsync/internal/store"
 )
 
 var _ handlers.Schedules = (*engine.Scheduler)(nil)
@@ -85,4 +87,17 @@ func TestSettingsSchedules(t *testing.T) {
 	require.Contains(t, r.body, `data-testid="schedule-panel"`)
 	require.Contains(t, r.body, "Next run")
 	require.Contains(t, r.body, "Disabled")
+
+	// Delete one: it goes, audited; deleting it again is a 404.
+	var id int64
+	require.NoError(t, e.pool.QueryRow(context.Background(), "SELECT id FROM schedules WHERE dataset = 'adj_factor'").Scan(&id))
+	r = e.do(t, "POST", fmt.Sprintf("/settings/schedules/%d/delete", id), nil, htmx...)
+	require.Equal(t, 200, r.status, r.body)
+	require.Contains(t, r.body, "was deleted")
+	require.Equal(t, map[string]string{"daily/demo": "09:05 false"}, e.schedules(t))
+	audited, _, err := store.AuditLog(context.Background(), e.pool, store.AuditFilter{Action: market.AuditSchedule, Limit: 10})
+	require.NoError(t, err)
+	require.Contains(t, audited[0].Detail, "deleted adj_factor/demo")
+	r = e.do(t, "POST", fmt.Sprintf("/settings/schedules/%d/delete", id), nil, htmx...)
+	require.Equal(t, 404, r.status)
 }

@@ -182,6 +182,16 @@ func (s *Scheduler) SaveSchedule(ctx context.Context, in market.ScheduleInput, w
 	return sch, nil
 }
 
+// DeleteSchedule removes a schedule: it fires no more (a batch it started runs on).
+func (s *Scheduler) DeleteSchedule(ctx context.Context, id int64, who market.Actor) (*market.Schedule, error) {
+	sch, err := store.DeleteSchedule(ctx, s.e.pool, id)
+	if err != nil {
+		return nil, err
+	}
+	s.e.log.Info("schedule deleted", "dataset", sch.Dataset, "source", sch.Source, "by", who.String())
+	return sch, nil
+}
+
 // Check reports the ends of scheduled batches to the observer, fires every enabled
 // schedule that owes a firing (unless another process is firing it), and returns the
 // firings it made.

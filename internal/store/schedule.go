@@ -47,6 +47,16 @@ func Schedules(ctx context.Context, db DB) ([]market.Schedule, error) {
 	return out, rows.Err()
 }
 
+// DeleteSchedule removes schedule id and returns it as it was.
+func DeleteSchedule(ctx context.Context, db DB, id int64) (*market.Schedule, error) {
+	var s market.Schedule
+	err := db.QueryRow(ctx, `DELETE FROM schedules WHERE id = $1 RETURNING id, dataset, source`, id).Scan(&s.ID, &s.Dataset, &s.Source)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no schedule #%d", market.ErrNotFound, id)
+	}
+	return &s, err
+}
+
 // LockSchedule locks schedule id's row in tx, unless another transaction holds it (then
 // false: that one is firing it).
 func LockSchedule(ctx context.Context, tx pgx.Tx, id int64) (*market.Schedule, bool, error) {
