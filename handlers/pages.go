@@ -26,10 +26,15 @@ const (
 // langCookie remembers the language a viewer chose.
 const langCookie = "lang"
 
-// locale is how a request's page speaks: the cookie's language, else Accept-Language.
+// locale is how a request's page speaks: ?lang=en|zh (a link to a page in a language),
+// else the cookie's language, else Accept-Language.
 func (s *server) locale(c *fiber.Ctx) views.Locale {
+	chosen := c.Cookies(langCookie)
+	if q := c.Query("lang"); q == string(views.LangEN) || q == string(views.LangZH) {
+		chosen = q
+	}
 	return views.Locale{
-		Lang:      views.ParseLang(c.Get(fiber.HeaderAcceptLanguage), c.Cookies(langCookie)),
+		Lang:      views.ParseLang(c.Get(fiber.HeaderAcceptLanguage), chosen),
 		Zone:      s.zone,
 		Now:       s.now(),
 		Path:      strings.Clone(c.OriginalURL()),

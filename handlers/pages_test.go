@@ -230,6 +230,12 @@ func TestLanguageSwitch(t *testing.T) {
 	}
 	r = e.do(t, "GET", "/lang/klingon", nil)
 	require.Contains(t, r.header.Get("Set-Cookie"), "lang=en")
+
+	// A link can name the language: ?lang= wins over the cookie for that page.
+	r = e.do(t, "GET", "/coverage?lang=zh", nil, "Cookie", "lang=en")
+	require.Contains(t, r.body, `<html lang="zh-CN"`)
+	r = e.do(t, "GET", "/coverage?lang=xx", nil, "Cookie", "lang=zh")
+	require.Contains(t, r.body, `<html lang="zh-CN"`, "an unknown value changes nothing")
 }
 
 func TestBigBatchesAskFirst(t *testing.T) {
