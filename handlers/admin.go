@@ -33,11 +33,6 @@ func (s *server) signedIn(c *fiber.Ctx) error {
 	return s.unauthenticated(c)
 }
 
-// by is who acts on the account and admin pages, for the audit trail.
-func (s *server) by(c *fiber.Ctx) auth.Actor {
-	return auth.ActorOf(principal(c), market.OriginWeb, c.IP())
-}
-
 // accountPage is GET /account.
 func (s *server) accountPage(c *fiber.Ctx) error {
 	return s.renderAccount(c, fiber.StatusOK, views.Notice{}, nil)
@@ -61,9 +56,9 @@ func (s *server) renderAccount(c *fiber.Ctx, status int, n views.Notice, tok *vi
 // sessions end.
 func (s *server) changePassword(c *fiber.Ctx) error {
 	p := principal(c)
-	err := s.auth.SetPassword(c.UserContext(), s.by(c), p, p.UserID, c.FormValue("current"), c.FormValue("password"))
+	err := s.auth.SetPassword(c.UserContext(), s.actor(c, market.OriginWeb), p, p.UserID, c.FormValue("current"), c.FormValue("password"))
 	if market.IsInputError(err) {
-		return s.renderAccount(c, fiber.StatusUnprocessableEntity, views.Notice{Text: inputText(err), Error: true}, nil)
+		return s.renderAccount(c, fiber.StatusUnprocessableEntity, views.Notice{Text: market.Reason(err), Error: true}, nil)
 	}
 	if err != nil {
 		return err
@@ -81,12 +76,12 @@ func (s *server) addToken(c *fiber.Ctx) error {
 	}
 	if err == nil {
 		var t *auth.NewToken
-		if t, err = s.auth.AddToken(c.UserContext(), s.by(c), p.Name, c.FormValue("name"), role); err == nil {
+		if t, err = s.auth.AddToken(c.UserContext(), s.actor(c, market.OriginWeb), p.Name, c.FormValue("name"), role); err == nil {
 			return s.renderAccount(c, fiber.StatusOK, views.Notice{}, &views.NewToken{Name: t.Name, Role: t.Role, Secret: t.Secret})
 		}
 	}
 	if market.IsInputError(err) {
-		return s.renderAccount(c, fiber.StatusUnprocessableEntity, views.Notice{Text: inputText(err), Error: true}, nil)
+		return s.renderAccount(c, fiber.StatusUnprocessableEntity, views.Notice{Text: market.Reason(err), Error: true}, nil)
 	}
 	return err
 }
@@ -97,7 +92,7 @@ func (s *server) revokeOwnToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.auth.RevokeToken(c.UserContext(), s.by(c), id, principal(c).UserID); err != nil {
+	if err := s.auth.RevokeToken(c.UserContext(), s.actor(c, market.OriginWeb), id, principal(c).UserID); err != nil {
 		return err
 	}
 	return c.Redirect("/account", fiber.StatusSeeOther)
@@ -105,7 +100,7 @@ func (s *server) revokeOwnToken(c *fiber.Ctx) error {
 
 // endOwnSessions is POST /account/sessions/end: signed out everywhere, this browser too.
 func (s *server) endOwnSessions(c *fiber.Ctx) error {
-	if _, err := s.auth.EndSessions(c.UserContext(), s.by(c), principal(c).UserID); err != nil {
+	if _, err := s.auth.EndSessions(c.UserContext(), s.actor(c, market.OriginWeb), principal(c).UserID); err != nil {
 		return err
 	}
 	s.clearSession(c)
@@ -141,9 +136,9 @@ func (s *server) usersDone(c *fiber.Ctx, err error, done string) error {
 	case err == nil:
 		return s.renderUsers(c, fiber.StatusOK, views.Notice{Text: done})
 	case market.IsInputError(err):
-		return s.renderUsers(c, fiber.StatusUnprocessableEntity, views.Notice{Text: inputText(err), Error: true})
+		return s.renderUsers(c, fiber.StatusUnprocessableEntity, views.Notice{Text: market.Reason(err), Error: true})
 	case errors.Is(err, market.ErrConflict):
-		return s.renderUsers(c, fiber.StatusConflict, views.Notice{Text: inputText(err), Error: true})
+		return s.renderUsers(c, fiber.StatusConflict, views.Notice{Text: market.Reason(err), Error: true})
 	}
 	return err
 }
@@ -152,7 +147,7 @@ func (s *server) usersDone(c *fiber.Ctx, err error, done string) error {
 func (s *server) addUser(c *fiber.Ctx) error {
 	role, err := market.ParseRole(c.FormValue("role"))
 	if err == nil {
-		_, err = s.auth.AddUser(c.UserContext(), s.by(c), strings.TrimSpace(c.FormValue("name")), role, c.FormValue("password"))
+		_, err = s.auth.AddUser(c.UserContext(), s.actor(c, market.OriginWeb), strings.TrimSpace(c.FormValue("name")), role, c.FormValue("password"))
 	}
 	return s.usersDone(c, err, "users.added")
 }
@@ -165,7 +160,7 @@ func (s *server) updateUser(c *fiber.Ctx) error {
 	}
 	role, err := market.ParseRole(c.FormValue("role"))
 	if err == nil {
-		err = s.auth.UpdateUser(c.UserContext(), s.by(c), id, role, isTrue(c.FormValue("disabled")))
+		err = s.auth.UpdateUser(c.UserContext(), s.actor(c, market.OriginWeb), id, role, isTrue(c.FormValue("disabled")))
 	}
 	return s.usersDone(c, err, "users.saved")
 }
@@ -176,7 +171,7 @@ func (s *server) setUserPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	err = s.auth.SetPassword(c.UserContext(), s.by(c), nil, id, "", c.FormValue("password"))
+	err = s.auth.SetPassword(c.UserContext(), s.actor(c, market.OriginWeb), nil, id, "", c.FormValue("password"))
 	return s.usersDone(c, err, "users.password_set")
 }
 
@@ -186,7 +181,7 @@ func (s *server) endUserSessions(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.auth.EndSessions(c.UserContext(), s.by(c), id)
+	_, err = s.auth.EndSessions(c.UserContext(), s.actor(c, market.OriginWeb), id)
 	return s.usersDone(c, err, "users.sessions_ended")
 }
 
@@ -199,7 +194,7 @@ func (s *server) removeUser(c *fiber.Ctx) error {
 	if id == principal(c).UserID {
 		return s.usersDone(c, fmt.Errorf("%w: you cannot remove your own account", market.ErrConflict), "")
 	}
-	return s.usersDone(c, s.auth.RemoveUser(c.UserContext(), s.by(c), id), "users.removed")
+	return s.usersDone(c, s.auth.RemoveUser(c.UserContext(), s.actor(c, market.OriginWeb), id), "users.removed")
 }
 
 // revokeAnyToken is POST /admin/tokens/:id/revoke.
@@ -208,7 +203,7 @@ func (s *server) revokeAnyToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.usersDone(c, s.auth.RevokeToken(c.UserContext(), s.by(c), id, 0), "tokens.revoked_done")
+	return s.usersDone(c, s.auth.RevokeToken(c.UserContext(), s.actor(c, market.OriginWeb), id, 0), "tokens.revoked_done")
 }
 
 // auditPage is GET /admin/audit?actor=&action=&task_id=&since=&until=&page=.
@@ -264,7 +259,3 @@ func pathID(c *fiber.Ctx) (int64, error) {
 	}
 	return id, nil
 }
-
-// inputText is what a form says about an input error: the message without the
-// sentinel's prefix.
-func inputText(err error) string { return market.Reason(err) }

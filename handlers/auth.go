@@ -161,9 +161,7 @@ func (s *server) csrf(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	p := principal(c)
-	if p == nil || p.Via != auth.ViaSession || c.Path() == "/login" {
-		// Nothing to ride on; a login (switching accounts in a signed-in browser) opens
-		// a new session, behind the same-origin check like every POST.
+	if p == nil || p.Via != auth.ViaSession {
 		return c.Next()
 	}
 	got := c.Get(views.CSRFHeader)
@@ -194,7 +192,7 @@ func (s *server) actor(c *fiber.Ctx, via market.Origin) market.Actor {
 
 // audit records what the request's principal did.
 func (s *server) audit(c *fiber.Ctx, via market.Origin, action, taskID, detail string) {
-	s.auth.Record(c.UserContext(), auth.ActorOf(principal(c), via, c.IP()), action, taskID, detail)
+	s.auth.Record(c.UserContext(), s.actor(c, via), action, taskID, detail)
 }
 
 // loginPage is GET /login?next=.

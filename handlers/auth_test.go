@@ -29,7 +29,7 @@ type caller struct {
 	csrf string
 }
 
-var cli = auth.Actor{Name: "test", Via: market.OriginCLI}
+var cli = market.Actor{By: market.OriginCLI, User: "test"}
 
 // accounts makes one user per role and returns the callers of the matrix: nobody, a
 // session of each role, and a token of each role.

@@ -86,7 +86,7 @@ func catalogKey(err error) string {
 		if errors.As(err, &nb) {
 			return "err.not_found"
 		}
-		return inputText(err)
+		return market.Reason(err)
 	case errors.Is(err, market.ErrConflict):
 		return "err.conflict"
 	case market.IsInputError(err):

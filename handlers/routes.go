@@ -33,11 +33,15 @@ func (s *server) routes(app *fiber.App) {
 	app.Get("/api/v1/openapi.json", s.apiDoc)
 
 	// Everything else knows who is asking.
-	app.Use(s.identify, s.csrf)
-	viewer, operator, admin := s.need(market.RoleViewer), s.need(market.RoleOperator), s.need(market.RoleAdmin)
-
+	app.Use(s.identify)
+	// A login opens a new session (switching accounts in a signed-in browser too): it has
+	// no session's token to carry, so it comes before the CSRF check, behind the
+	// same-origin one like every POST.
 	app.Get("/login", s.loginPage)
 	app.Post("/login", s.login)
+	app.Use(s.csrf)
+	viewer, operator, admin := s.need(market.RoleViewer), s.need(market.RoleOperator), s.need(market.RoleAdmin)
+
 	app.Post("/logout", s.logout)
 	app.Get("/account", s.signedIn, s.accountPage)
 	app.Post("/account/password", s.signedIn, s.changePassword)

@@ -41,12 +41,12 @@ func openAccounts(ctx context.Context, getenv func(string) string) (*pgxpool.Poo
 
 // cliActor is who acts from the terminal, for the audit trail: the operating system's
 // user on this host.
-func cliActor() auth.Actor {
+func cliActor() market.Actor {
 	who := os.Getenv("USER")
 	if who == "" {
 		who = "cli"
 	}
-	return auth.Actor{Name: who, Via: market.OriginCLI, Addr: hostname()}
+	return market.Actor{By: market.OriginCLI, From: hostname(), User: who}
 }
 
 // accountError turns the service's input errors and conflicts into usage errors (exit 2).

@@ -235,7 +235,7 @@ func (a *App) firstAdmin(ctx context.Context, c *Config) error {
 	if pw == "" {
 		pw = auth.RandomPassword()
 	}
-	made, err := a.Auth.EnsureAdmin(ctx, auth.Actor{Name: "marketsync", Via: market.OriginCLI}, pw)
+	made, err := a.Auth.EnsureAdmin(ctx, market.Actor{By: market.OriginCLI, User: "marketsync"}, pw)
 	if store.IsUnavailable(err) {
 		c.Logger.Warn("the first admin is not created: the database is unavailable", "err", err)
 		return nil

@@ -16,7 +16,7 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m, "auth", store.Migrate) }
 
-var cli = auth.Actor{Name: "cli", Via: market.OriginCLI}
+var cli = market.Actor{By: market.OriginCLI, User: "cli"}
 
 func TestPasswordHash(t *testing.T) {
 	t.Parallel()

@@ -244,7 +244,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, addr string) error {
 }
 
 // EndSessions signs a user out everywhere: every session of theirs ends.
-func (s *Service) EndSessions(ctx context.Context, by Actor, userID int64) (int64, error) {
+func (s *Service) EndSessions(ctx context.Context, by market.Actor, userID int64) (int64, error) {
 	n, err := store.EndSessions(ctx, s.db, userID)
 	if err != nil {
 		return 0, err
@@ -253,7 +253,7 @@ func (s *Service) EndSessions(ctx context.Context, by Actor, userID int64) (int6
 	if err != nil {
 		return n, err
 	}
-	s.audit(ctx, by.entry(market.AuditSessionsEnd, fmt.Sprintf("%s: %d sessions", u.Name, n)))
+	s.audit(ctx, entry(by, market.AuditSessionsEnd, fmt.Sprintf("%s: %d sessions", u.Name, n)))
 	return n, nil
 }
 
@@ -268,27 +268,24 @@ func (s *Service) DropIdle(ctx context.Context) error {
 	return store.DropIdleSessions(ctx, s.db, s.cfg.Idle)
 }
 
-// Actor is who changes something, for the audit trail: a principal through a door
-// (web, api, cli) from an address.
-type Actor struct {
-	Name string
-	Via  market.Origin
-	Addr string
+// entry is an audit row of what by did: who (see name), through which door (web, api,
+// cli), from where.
+func entry(by market.Actor, action, detail string) store.AuditEntry {
+	return store.AuditEntry{Actor: actorName(by), Via: string(by.By), Addr: by.From, Action: action, Detail: detail}
 }
 
-// ActorOf is the actor of a principal's request.
-func ActorOf(p *Principal, via market.Origin, addr string) Actor {
-	return Actor{Name: p.Who(), Via: via, Addr: addr}
-}
-
-func (a Actor) entry(action, detail string) store.AuditEntry {
-	return store.AuditEntry{Actor: a.Name, Via: string(a.Via), Addr: a.Addr, Action: action, Detail: detail}
+// actorName is who an actor is in the audit trail and on accounts: the user, or "anonymous".
+func actorName(by market.Actor) string {
+	if by.User == "" {
+		return (*Principal)(nil).Who()
+	}
+	return by.User
 }
 
 // Record appends a row to the audit trail (batch actions and settings changes that
 // other packages carry out). A failure is logged, not returned: the action is done.
-func (s *Service) Record(ctx context.Context, by Actor, action, taskID, detail string) {
-	e := by.entry(action, detail)
+func (s *Service) Record(ctx context.Context, by market.Actor, action, taskID, detail string) {
+	e := entry(by, action, detail)
 	e.TaskID = taskID
 	s.audit(ctx, e)
 }

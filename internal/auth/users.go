@@ -14,7 +14,7 @@ import (
 
 // AddUser creates an account with a password; a bad name, role or password is invalid
 // input, a name taken a conflict.
-func (s *Service) AddUser(ctx context.Context, by Actor, name string, role market.Role, password string) (*store.User, error) {
+func (s *Service) AddUser(ctx context.Context, by market.Actor, name string, role market.Role, password string) (*store.User, error) {
 	if err := market.CheckUserName(name); err != nil {
 		return nil, err
 	}
@@ -24,18 +24,18 @@ func (s *Service) AddUser(ctx context.Context, by Actor, name string, role marke
 	if err := market.CheckPassword(password); err != nil {
 		return nil, err
 	}
-	u, err := store.AddUser(ctx, s.db, name, role, HashPassword(password), by.Name)
+	u, err := store.AddUser(ctx, s.db, name, role, HashPassword(password), actorName(by))
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, by.entry(market.AuditUserAdd, fmt.Sprintf("%s as %s", name, role)))
+	s.audit(ctx, entry(by, market.AuditUserAdd, fmt.Sprintf("%s as %s", name, role)))
 	return u, nil
 }
 
 // EnsureAdmin creates the account "admin" with password when there is no account at
 // all (the first start: MARKETSYNC_ADMIN_PASSWORD, or `make run`'s generated one). It
 // reports whether it did.
-func (s *Service) EnsureAdmin(ctx context.Context, by Actor, password string) (bool, error) {
+func (s *Service) EnsureAdmin(ctx context.Context, by market.Actor, password string) (bool, error) {
 	n, err := store.CountUsers(ctx, s.db)
 	if err != nil || n > 0 {
 		return false, err
@@ -55,7 +55,7 @@ var ErrLastAdmin = fmt.Errorf("%w: that would leave no admin who can sign in", m
 
 // UpdateUser changes an account's role and whether it is disabled; its sessions end when
 // it loses rights. The last admin cannot be demoted or disabled.
-func (s *Service) UpdateUser(ctx context.Context, by Actor, id int64, role market.Role, disabled bool) error {
+func (s *Service) UpdateUser(ctx context.Context, by market.Actor, id int64, role market.Role, disabled bool) error {
 	if _, err := market.ParseRole(string(role)); err != nil {
 		return err
 	}
@@ -92,12 +92,12 @@ func (s *Service) UpdateUser(ctx context.Context, by Actor, id int64, role marke
 	if disabled {
 		state = "disabled"
 	}
-	s.audit(ctx, by.entry(market.AuditUserChange, fmt.Sprintf("%s: %s, %s", name, role, state)))
+	s.audit(ctx, entry(by, market.AuditUserChange, fmt.Sprintf("%s: %s, %s", name, role, state)))
 	return nil
 }
 
 // RemoveUser deletes an account with its sessions and tokens; not the last admin.
-func (s *Service) RemoveUser(ctx context.Context, by Actor, id int64) error {
+func (s *Service) RemoveUser(ctx context.Context, by market.Actor, id int64) error {
 	var name string
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := lockUsers(ctx, tx); err != nil {
@@ -116,7 +116,7 @@ func (s *Service) RemoveUser(ctx context.Context, by Actor, id int64) error {
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, by.entry(market.AuditUserRemove, name))
+	s.audit(ctx, entry(by, market.AuditUserRemove, name))
 	return nil
 }
 
@@ -140,7 +140,7 @@ func keepAnAdmin(ctx context.Context, tx pgx.Tx) error {
 
 // SetPassword gives an account a new password and ends its other sessions. A user
 // changing their own gives the old one (current); an admin setting another's does not.
-func (s *Service) SetPassword(ctx context.Context, by Actor, p *Principal, userID int64, current, password string) error {
+func (s *Service) SetPassword(ctx context.Context, by market.Actor, p *Principal, userID int64, current, password string) error {
 	if err := market.CheckPassword(password); err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func (s *Service) SetPassword(ctx context.Context, by Actor, p *Principal, userI
 	if err := store.SetPassword(ctx, s.db, userID, HashPassword(password), keep); err != nil {
 		return err
 	}
-	s.audit(ctx, by.entry(market.AuditPassword, u.Name))
+	s.audit(ctx, entry(by, market.AuditPassword, u.Name))
 	return nil
 }
 
@@ -173,7 +173,7 @@ type NewToken struct {
 
 // AddToken makes an API token for a user, with at most the user's role ("" is the
 // user's role). Only the hash of its secret is kept.
-func (s *Service) AddToken(ctx context.Context, by Actor, userName, name string, role market.Role) (*NewToken, error) {
+func (s *Service) AddToken(ctx context.Context, by market.Actor, userName, name string, role market.Role) (*NewToken, error) {
 	u, err := store.UserByName(ctx, s.db, userName)
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func (s *Service) AddToken(ctx context.Context, by Actor, userName, name string,
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, by.entry(market.AuditTokenAdd, fmt.Sprintf("#%d %q for %s as %s", id, name, u.Name, role)))
+	s.audit(ctx, entry(by, market.AuditTokenAdd, fmt.Sprintf("#%d %q for %s as %s", id, name, u.Name, role)))
 	return &NewToken{ID: id, Secret: secret, Name: name, Role: role, User: u.Name}, nil
 }
 
@@ -207,11 +207,11 @@ func (s *Service) Tokens(ctx context.Context, userID int64) ([]store.Token, erro
 }
 
 // RevokeToken revokes a token; owner > 0 limits it to that user's own tokens.
-func (s *Service) RevokeToken(ctx context.Context, by Actor, id, owner int64) error {
+func (s *Service) RevokeToken(ctx context.Context, by market.Actor, id, owner int64) error {
 	t, err := store.RevokeToken(ctx, s.db, id, owner)
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, by.entry(market.AuditTokenRevoke, fmt.Sprintf("#%d %q of %s", t.ID, t.Name, t.UserName)))
+	s.audit(ctx, entry(by, market.AuditTokenRevoke, fmt.Sprintf("#%d %q of %s", t.ID, t.Name, t.UserName)))
 	return nil
 }
